@@ -1,0 +1,147 @@
+/**
+ * Received chunks kept as a list with a running byte count, after ws's receiver: bytes are consumed from
+ * the front without concatenating on arrival, so a payload that arrived whole is returned as a view and
+ * every byte is copied at most once by `take` (plus a logarithmic number of times by `compact`, only when a
+ * peer trickles many tiny chunks).
+ */
+export class ChunkQueue {
+  #chunks: Buffer[] = [];
+  #headOffset = 0; // bytes of #chunks[0] already consumed
+  #length = 0;
+
+  /** Past this many chunks, `push` merges the newest ones: a 1-byte-per-record peer must not cost an object per byte. */
+  static readonly MAX_CHUNKS = 1024;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#length += chunk.length;
+    if (this.#chunks.length > ChunkQueue.MAX_CHUNKS) this.#compact();
+  }
+
+  /** Reads an unsigned big-endian integer of `size` bytes at the front without consuming it. */
+  peekUIntBE(size: number): number {
+    const head = this.#chunks[0]!;
+    if (head.length - this.#headOffset >= size) return head.readUIntBE(this.#headOffset, size);
+    let value = 0;
+    let chunkIndex = 0;
+    let offset = this.#headOffset;
+    for (let i = 0; i < size; i++) {
+      let chunk = this.#chunks[chunkIndex]!;
+      if (offset >= chunk.length) {
+        chunkIndex += 1;
+        chunk = this.#chunks[chunkIndex]!;
+        offset = 0;
+      }
+      value = value * 256 + chunk[offset]!;
+      offset += 1;
+    }
+    return value;
+  }
+
+  /** Drops `n` bytes from the front. */
+  skip(n: number): void {
+    this.#length -= n;
+    while (n > 0) {
+      const head = this.#chunks[0]!;
+      const available = head.length - this.#headOffset;
+      if (available > n) {
+        this.#headOffset += n;
+        return;
+      }
+      n -= available;
+      this.#chunks.shift();
+      this.#headOffset = 0;
+    }
+  }
+
+  /**
+   * Removes and returns the first `n` bytes: the head chunk itself when it is exactly those bytes, a view
+   * when they lie inside it, otherwise one copy.
+   */
+  take(n: number): Buffer {
+    if (n === 0) return EMPTY;
+    const head = this.#chunks[0]!;
+    const start = this.#headOffset;
+    const available = head.length - start;
+    if (available >= n) {
+      this.#length -= n;
+      if (available === n) {
+        this.#chunks.shift();
+        this.#headOffset = 0;
+        return start === 0 ? head : head.subarray(start);
+      }
+      this.#headOffset += n;
+      return head.subarray(start, start + n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[0]!;
+      const from = this.#headOffset;
+      const count = Math.min(chunk.length - from, n - filled);
+      chunk.copy(out, filled, from, from + count);
+      filled += count;
+      if (from + count === chunk.length) {
+        this.#chunks.shift();
+        this.#headOffset = 0;
+      } else {
+        this.#headOffset = from + count;
+      }
+    }
+    this.#length -= n;
+    return out;
+  }
+
+  /** Index of `byte` counted from the front, searching from `fromIndex`, or -1. */
+  indexOf(byte: number, fromIndex = 0): number {
+    let base = 0;
+    for (let i = 0; i < this.#chunks.length; i++) {
+      const chunk = this.#chunks[i]!;
+      const start = i === 0 ? this.#headOffset : 0;
+      const size = chunk.length - start;
+      if (fromIndex < base + size) {
+        const found = chunk.indexOf(byte, start + Math.max(0, fromIndex - base));
+        if (found !== -1) return base + found - start;
+      }
+      base += size;
+    }
+    return -1;
+  }
+
+  clear(): void {
+    this.#chunks = [];
+    this.#headOffset = 0;
+    this.#length = 0;
+  }
+
+  // Merge a run of the newest chunks whose sizes are each no larger than the run after them, like carries
+  // in a binary counter: a byte is only merged again into a run at least twice as large, so a trickle of
+  // tiny chunks costs O(n log n) copying in the worst case instead of O(n²).
+  #compact(): void {
+    const chunks = this.#chunks;
+    let start = chunks.length - 1;
+    let size = chunks[start]!.length;
+    while (start > 1 && chunks[start - 1]!.length <= size) {
+      start -= 1;
+      size += chunks[start]!.length;
+    }
+    if (start === chunks.length - 1) {
+      start -= 1;
+      size += chunks[start]!.length;
+    }
+    if (start === 0 && this.#headOffset > 0) {
+      chunks[0] = chunks[0]!.subarray(this.#headOffset);
+      size -= this.#headOffset;
+      this.#headOffset = 0;
+    }
+    const merged = Buffer.concat(chunks.slice(start), size);
+    chunks.splice(start, chunks.length - start, merged);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,89 @@
+import { FrameTooLargeError, ProtocolError, TruncatedFrameError, type TlsechoError } from '../errors.js';
+import { ChunkQueue } from './chunk-queue.js';
+import { defaultMaxFrame, validateMaxFrame, type HeaderSize, type PacketMode } from './limits.js';
+
+export type FrameHandler = (frame: Buffer) => void;
+
+/** What every decoder offers, whatever the framing: push bytes in, get whole frames out. */
+export interface Decoder {
+  readonly mode: PacketMode;
+  readonly maxFrame: number;
+  /** Bytes received but not yet delivered as a frame. */
+  readonly buffered: number;
+  /** True while part of a frame has been received. */
+  readonly inFrame: boolean;
+  /** Delivers every complete frame in order, then throws a typed ProtocolError if the input breaks the framing. */
+  push(chunk: Buffer, onFrame: FrameHandler): void;
+  /** Declares end of input; throws TruncatedFrameError (or delivers a last line) when bytes are left over. */
+  end(onFrame?: FrameHandler): void;
+}
+
+/**
+ * Splits a byte stream into `{packet, N}` frames: an N-byte unsigned big-endian length, then the payload.
+ * Push-driven and free of I/O so that streams, sockets and property tests can all drive it.
+ *
+ * Frames are delivered as views into the received chunks when they arrived whole; a consumer that keeps a
+ * frame for long should copy it, or it keeps the whole chunk alive.
+ */
+export class FrameDecoder implements Decoder {
+  readonly maxFrame: number;
+  #queue = new ChunkQueue();
+  #bodyLength = -1; // -1 until the current header is complete
+  #failed: TlsechoError | undefined;
+
+  constructor(
+    readonly mode: HeaderSize,
+    maxFrame: number = defaultMaxFrame(mode),
+  ) {
+    if (mode !== 1 && mode !== 2 && mode !== 4) throw new ProtocolError(`invalid header size ${String(mode)}`);
+    this.maxFrame = validateMaxFrame(mode, maxFrame);
+  }
+
+  get buffered(): number {
+    return this.#queue.length;
+  }
+
+  get inFrame(): boolean {
+    return this.#bodyLength >= 0 || this.#queue.length > 0;
+  }
+
+  push(chunk: Buffer, onFrame: FrameHandler): void {
+    if (this.#failed) throw this.#failed;
+    const queue = this.#queue;
+    queue.push(chunk);
+    const headerSize = this.mode;
+    for (;;) {
+      if (this.#bodyLength < 0) {
+        if (queue.length < headerSize) return;
+        const declared = queue.peekUIntBE(headerSize);
+        // Refuse before waiting for (or allocating) the body: the peer may be lying about its length.
+        // Erlang's packet_size check is the same: inclusive, and made from the header alone.
+        if (declared > this.maxFrame) {
+          this.#failed = new FrameTooLargeError(declared, this.maxFrame);
+          queue.clear();
+          throw this.#failed;
+        }
+        queue.skip(headerSize);
+        this.#bodyLength = declared;
+      }
+      if (queue.length < this.#bodyLength) return;
+      const frame = queue.take(this.#bodyLength);
+      this.#bodyLength = -1;
+      onFrame(frame);
+    }
+  }
+
+  end(): void {
+    if (this.#failed) return;
+    const buffered = this.#queue.length;
+    if (this.#bodyLength >= 0) {
+      this.#failed = new TruncatedFrameError(this.#bodyLength - buffered, this.#bodyLength);
+    } else if (buffered > 0) {
+      this.#failed = new TruncatedFrameError(this.mode - buffered, this.mode);
+    } else {
+      return;
+    }
+    this.#queue.clear();
+    throw this.#failed;
+  }
+}

@@ -1,0 +1,114 @@
+import { ExitCode } from './exit-codes.js';
+
+export interface TlsechoErrorOptions {
+  /** One line telling the user what to do next; printed as `hint: …`. */
+  hint?: string;
+  cause?: unknown;
+}
+
+/**
+ * Every failure a user can cause or meet. `main` prints `tlsecho: <message>` and exits with `exitCode`;
+ * anything that is not a TlsechoError is treated as a bug.
+ */
+export class TlsechoError extends Error {
+  readonly hint: string | undefined;
+
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly exitCode: ExitCode,
+    options: TlsechoErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
+
+/** A bad flag, a bad value, or flags that cannot go together. */
+export class UsageError extends TlsechoError {
+  constructor(message: string, options?: TlsechoErrorOptions) {
+    super(message, 'ERR_USAGE', ExitCode.USAGE, options);
+  }
+}
+
+/** A file that cannot be read, written, or would be overwritten. */
+export class FileError extends TlsechoError {
+  constructor(message: string, options?: TlsechoErrorOptions & { code?: string }) {
+    super(message, options?.code ?? 'ERR_FILE', ExitCode.IO, options);
+  }
+}
+
+/** Refused, unreachable, DNS failure, address in use. */
+export class ConnectionError extends TlsechoError {
+  constructor(message: string, options?: TlsechoErrorOptions & { code?: string }) {
+    super(message, options?.code ?? 'ERR_CONNECTION', ExitCode.CONNECT, options);
+  }
+}
+
+/** A failed handshake or a peer certificate we refuse to trust. */
+export class TlsFailureError extends TlsechoError {
+  constructor(message: string, options?: TlsechoErrorOptions & { code?: string }) {
+    super(message, options?.code ?? 'ERR_TLS', ExitCode.TLS, options);
+  }
+}
+
+export class TimeoutError extends TlsechoError {
+  constructor(message: string, options?: TlsechoErrorOptions) {
+    super(message, 'ERR_TIMEOUT', ExitCode.TIMEOUT, options);
+  }
+}
+
+/** The bytes on the wire do not follow the framing. */
+export class ProtocolError extends TlsechoError {
+  constructor(message: string, code = 'ERR_PROTOCOL', options?: TlsechoErrorOptions) {
+    super(message, code, ExitCode.PROTOCOL, options);
+  }
+}
+
+/** A frame (declared or to be sent) is larger than the limit. Raised before any allocation or write. */
+export class FrameTooLargeError extends ProtocolError {
+  constructor(
+    readonly length: number,
+    readonly maxFrame: number,
+    direction: 'received' | 'send' = 'received',
+  ) {
+    super(
+      direction === 'received'
+        ? `peer declared a ${length}-byte frame, above the ${maxFrame}-byte maximum`
+        : `cannot send a ${length}-byte message: the maximum frame is ${maxFrame} bytes`,
+      'ERR_FRAME_TOO_LARGE',
+      direction === 'received' ? { hint: 'raise --max-frame if the peer is honest' } : undefined,
+    );
+  }
+}
+
+/** The stream ended inside a frame. */
+export class TruncatedFrameError extends ProtocolError {
+  constructor(
+    readonly missing: number,
+    readonly expected: number,
+  ) {
+    super(
+      `stream ended inside a frame: ${missing} of ${expected} bytes missing`,
+      'ERR_FRAME_TRUNCATED',
+    );
+  }
+}
+
+/** A reply differed from what `--expect` asked for. */
+export class MismatchError extends TlsechoError {
+  constructor(message: string, options?: TlsechoErrorOptions) {
+    super(message, 'ERR_MISMATCH', ExitCode.MISMATCH, options);
+  }
+}
+
+export class InterruptedError extends TlsechoError {
+  constructor(message = 'interrupted') {
+    super(message, 'ERR_INTERRUPTED', ExitCode.INTERRUPTED);
+  }
+}
+
+export function isTlsechoError(error: unknown): error is TlsechoError {
+  return error instanceof TlsechoError;
+}
