@@ -89,10 +89,7 @@ export class TruncatedFrameError extends ProtocolError {
     readonly missing: number,
     readonly expected: number,
   ) {
-    super(
-      `stream ended inside a frame: ${missing} of ${expected} bytes missing`,
-      'ERR_FRAME_TRUNCATED',
-    );
+    super(`stream ended inside a frame: ${missing} of ${expected} bytes missing`, 'ERR_FRAME_TRUNCATED');
   }
 }
 

@@ -42,10 +42,13 @@ export function parseSize(value: string | number, what = 'size'): number {
   const match = SIZE_PATTERN.exec(value.trim());
   const multiplier = match ? SIZE_UNITS[(match[2] ?? 'b').toLowerCase()] : undefined;
   if (!match || multiplier === undefined) {
-    throw new UsageError(`invalid ${what} '${value}': use a number of bytes or a unit (e.g. 512, 64KiB, 8MiB)`);
+    throw new UsageError(
+      `invalid ${what} '${value}': use a number of bytes or a unit (e.g. 512, 64KiB, 8MiB)`,
+    );
   }
   const bytes = Number(match[1]) * multiplier;
-  if (!Number.isInteger(bytes)) throw new UsageError(`invalid ${what} '${value}': not a whole number of bytes`);
+  if (!Number.isInteger(bytes))
+    throw new UsageError(`invalid ${what} '${value}': not a whole number of bytes`);
   return bytes;
 }
 

@@ -35,7 +35,8 @@ export class FrameDecoder implements Decoder {
     readonly mode: HeaderSize,
     maxFrame: number = defaultMaxFrame(mode),
   ) {
-    if (mode !== 1 && mode !== 2 && mode !== 4) throw new ProtocolError(`invalid header size ${String(mode)}`);
+    if (mode !== 1 && mode !== 2 && mode !== 4)
+      throw new ProtocolError(`invalid header size ${String(mode)}`);
     this.maxFrame = validateMaxFrame(mode, maxFrame);
   }
 

@@ -1,6 +1,13 @@
 export { FrameDecoder, type Decoder, type FrameHandler } from './decoder.js';
 export { LineDecoder } from './line.js';
-export { encodeFrame, encodeLine, encodeFrameToBuffer, frameHeader, createEncoder, type FrameEncoder } from './encoder.js';
+export {
+  encodeFrame,
+  encodeLine,
+  encodeFrameToBuffer,
+  frameHeader,
+  createEncoder,
+  type FrameEncoder,
+} from './encoder.js';
 export { createDecoder, createFraming, type Framing } from './framing.js';
 export { FrameDecodeStream, FrameEncodeStream, writeFrames } from './streams.js';
 export {

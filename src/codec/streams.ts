@@ -53,7 +53,11 @@ export class FrameEncodeStream extends Transform {
  * Encodes every payload before writing any, so an oversized one fails the batch with nothing half-sent.
  * Returns `write`'s backpressure signal.
  */
-export function writeFrames(destination: Writable, encoder: FrameEncoder, payloads: readonly Uint8Array[]): boolean {
+export function writeFrames(
+  destination: Writable,
+  encoder: FrameEncoder,
+  payloads: readonly Uint8Array[],
+): boolean {
   const parts = payloads.map((payload) => encoder.encode(payload));
   destination.cork();
   let ok = true;

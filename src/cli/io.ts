@@ -1,0 +1,130 @@
+import type { Readable, Writable } from 'node:stream';
+
+type TtyAware = { isTTY?: boolean };
+
+/**
+ * Everything a command may touch of the outside world. `run.ts` builds it from `process`; tests build it
+ * from in-memory streams, so commands run in-process without a child.
+ */
+export interface Io {
+  stdin: Readable & TtyAware;
+  stdout: Writable & TtyAware;
+  stderr: Writable & TtyAware;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Subscribes to SIGINT/SIGTERM; returns the unsubscribe function. */
+  onSignal(signal: 'SIGINT' | 'SIGTERM', handler: () => void): () => void;
+}
+
+export function processIo(): Io {
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    onSignal(signal, handler) {
+      process.on(signal, handler);
+      return () => process.off(signal, handler);
+    },
+  };
+}
+
+/** Flags that decide whether a person is watching. */
+export interface InteractionFlags {
+  json?: boolean;
+  yes?: boolean;
+  color?: boolean;
+}
+
+/** `CI=true` (or any non-empty value but `false`/`0`), as set by GitHub Actions, GitLab and most others. */
+export function isCi(env: Io['env']): boolean {
+  const value = env.CI;
+  return value !== undefined && value !== '' && value !== 'false' && value !== '0';
+}
+
+/** Prompts need a person at both ends: a terminal to read from and one to draw on. */
+export function isInteractive(io: Io, flags: InteractionFlags = {}): boolean {
+  return Boolean(io.stdin.isTTY && io.stderr.isTTY) && !flags.json && !flags.yes && !isCi(io.env);
+}
+
+/** Spinners draw on stderr, so only stderr must be a terminal. */
+export function canShowSpinner(io: Io, flags: InteractionFlags = {}): boolean {
+  return Boolean(io.stderr.isTTY) && !flags.json && !isCi(io.env);
+}
+
+/** https://no-color.org: any non-empty NO_COLOR turns colour off, as does --no-color or a non-terminal. */
+export function useColor(io: Io, flags: InteractionFlags = {}): boolean {
+  if (flags.color === false) return false;
+  if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '') return false;
+  return Boolean(io.stderr.isTTY);
+}
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'verbose' | 'debug';
+const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, verbose: 3, debug: 4 };
+
+export type LogFields = Record<string, unknown>;
+
+/** One logger for diagnostics on stderr: plain lines for people, JSON lines with `--json`. */
+export interface Logger {
+  readonly json: boolean;
+  error(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  verbose(message: string, fields?: LogFields): void;
+  debug(message: string, fields?: LogFields): void;
+  enabled(level: LogLevel): boolean;
+}
+
+export interface LoggerOptions {
+  json?: boolean;
+  /** The most detailed level printed; `quiet` maps to error, `verbose` to verbose. Default info. */
+  level?: LogLevel;
+  color?: boolean;
+  /** Added to every JSON line, e.g. a worker id. */
+  base?: LogFields;
+}
+
+const COLOURS: Partial<Record<LogLevel, string>> = { error: '\x1b[31m', warn: '\x1b[33m', debug: '\x1b[2m' };
+const RESET = '\x1b[0m';
+
+export function createLogger(stream: Writable, options: LoggerOptions = {}): Logger {
+  const json = options.json ?? false;
+  const threshold = LEVEL_RANK[options.level ?? 'info'];
+  const enabled = (level: LogLevel) => LEVEL_RANK[level] <= threshold;
+  const write = (level: LogLevel, message: string, fields?: LogFields) => {
+    if (!enabled(level)) return;
+    if (json) {
+      const line = { time: new Date().toISOString(), level, msg: message, ...options.base, ...fields };
+      stream.write(`${JSON.stringify(line, jsonReplacer)}\n`);
+      return;
+    }
+    const prefix = level === 'error' ? 'tlsecho: ' : level === 'warn' ? 'tlsecho: warning: ' : '';
+    const text = `${prefix}${message}`;
+    const colour = options.color ? COLOURS[level] : undefined;
+    stream.write(colour ? `${colour}${text}${RESET}\n` : `${text}\n`);
+  };
+  return {
+    json,
+    enabled,
+    error: (message, fields) => write('error', message, fields),
+    warn: (message, fields) => write('warn', message, fields),
+    info: (message, fields) => write('info', message, fields),
+    verbose: (message, fields) => write('verbose', message, fields),
+    debug: (message, fields) => write('debug', message, fields),
+  };
+}
+
+// JSON has no bigint and no Buffer; logs must never throw on them.
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+/** Level from the common `--quiet`/`--verbose`/`--debug` flags. */
+export function logLevelFrom(flags: { quiet?: boolean; verbose?: boolean; debug?: boolean }): LogLevel {
+  if (flags.debug) return 'debug';
+  if (flags.quiet) return 'error';
+  if (flags.verbose) return 'verbose';
+  return 'info';
+}

@@ -1,0 +1,111 @@
+import type { Argv } from 'yargs';
+import { parsePacketMode } from '../codec/limits.js';
+import { parseMinTls } from '../tls/options.js';
+import { parseDuration, parseSize } from '../units.js';
+
+// Shared flag groups: each command composes the ones it needs, so a flag means the same everywhere.
+
+export const FRAMING_GROUP = 'Framing:';
+export const TLS_GROUP = 'TLS:';
+export const OUTPUT_GROUP = 'Output:';
+
+/** `--packet` and `--max-frame`. */
+export function withFramingOptions<T>(y: Argv<T>) {
+  return y
+    .option('packet', {
+      type: 'string',
+      default: '4',
+      describe:
+        'frame header size in bytes (1, 2 or 4, as Erlang {packet, N}), or line for newline-delimited',
+      group: FRAMING_GROUP,
+      coerce: parsePacketMode,
+    })
+    .option('max-frame', {
+      type: 'string',
+      describe:
+        'largest frame accepted or sent (default: 255 for packet 1, 65535 for packet 2, 8MiB otherwise)',
+      group: FRAMING_GROUP,
+      coerce: (value: string) => parseSize(value, '--max-frame'),
+    });
+}
+
+/** Options both sides of a connection share: `--min-tls` and `--alpn`. */
+export function withTlsPolicyOptions<T>(y: Argv<T>) {
+  return y
+    .option('min-tls', {
+      type: 'string',
+      default: '1.2',
+      describe: 'lowest TLS version to accept (1.2 or 1.3)',
+      group: TLS_GROUP,
+      coerce: parseMinTls,
+    })
+    .option('alpn', {
+      type: 'string',
+      array: true,
+      describe: 'ALPN protocol name(s) to offer or accept (repeatable)',
+      group: TLS_GROUP,
+    });
+}
+
+/** How a client decides to trust a server, and how it proves who it is. */
+export function withClientTlsOptions<T>(y: Argv<T>) {
+  return withTlsPolicyOptions(y)
+    .option('ca', {
+      type: 'string',
+      array: true,
+      describe: 'also trust this CA certificate file (repeatable), e.g. certs/ca.crt from gencert --ca',
+      group: TLS_GROUP,
+    })
+    .option('pin', {
+      type: 'string',
+      describe: 'trust exactly the server certificate with this fingerprint (sha256:…, as serve prints)',
+      group: TLS_GROUP,
+    })
+    .option('insecure', {
+      alias: 'k',
+      type: 'boolean',
+      default: false,
+      describe: 'do not verify the server certificate (prints a warning)',
+      group: TLS_GROUP,
+    })
+    .option('servername', {
+      type: 'string',
+      describe: 'host name for SNI and verification (default: the target host)',
+      group: TLS_GROUP,
+    })
+    .option('cert', { type: 'string', describe: 'client certificate file, for mutual TLS', group: TLS_GROUP })
+    .option('key', { type: 'string', describe: 'client private key file, for mutual TLS', group: TLS_GROUP })
+    .option('key-passphrase-file', {
+      type: 'string',
+      describe: 'file holding the passphrase of an encrypted --key',
+      group: TLS_GROUP,
+    })
+    .conflicts('insecure', 'pin')
+    .check((argv) => {
+      if ((argv.cert === undefined) !== (argv.key === undefined)) {
+        throw new Error('--cert and --key go together: pass both or neither');
+      }
+      return true;
+    });
+}
+
+/** `--json` for machine-readable output. */
+export function withJsonOption<T>(y: Argv<T>) {
+  return y.option('json', {
+    type: 'boolean',
+    default: false,
+    describe: 'machine-readable output: results as JSON on stdout, diagnostics as JSON lines on stderr',
+    group: OUTPUT_GROUP,
+  });
+}
+
+/** A duration flag (`500ms`, `10s`, `2m`; bare numbers are seconds), parsed to milliseconds. */
+export function durationOption(describe: string, defaultValue?: string, group?: string) {
+  return {
+    type: 'string' as const,
+    describe,
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+    ...(group === undefined ? {} : { group }),
+    coerce: (value: string) => parseDuration(value),
+  };
+}

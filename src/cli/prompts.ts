@@ -1,0 +1,50 @@
+// The only module that talks to @inquirer/prompts: tests mock this file, nothing deeper.
+import { checkbox, confirm, input, password, select } from '@inquirer/prompts';
+import { InterruptedError } from '../errors.js';
+import type { Io } from './io.js';
+
+export interface Choice<T> {
+  name: string;
+  value: T;
+  description?: string;
+}
+
+const context = (io: Io) => ({ input: io.stdin, output: io.stderr, clearPromptOnDone: false });
+
+// Ctrl-C inside a prompt rejects with ExitPromptError; to the user that is an interruption, not a bug.
+async function guarded<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ExitPromptError') throw new InterruptedError();
+    throw error;
+  }
+}
+
+export function promptText(
+  io: Io,
+  message: string,
+  options: { default?: string; validate?: (value: string) => true | string } = {},
+): Promise<string> {
+  return guarded(() => input({ message, ...options }, context(io)));
+}
+
+export function promptSelect<T>(io: Io, message: string, choices: Choice<T>[], defaultValue?: T): Promise<T> {
+  return guarded(() => select<T>({ message, choices, default: defaultValue }, context(io)));
+}
+
+export function promptCheckbox<T>(
+  io: Io,
+  message: string,
+  choices: Array<Choice<T> & { checked?: boolean }>,
+): Promise<T[]> {
+  return guarded(() => checkbox<T>({ message, choices }, context(io)));
+}
+
+export function promptConfirm(io: Io, message: string, defaultValue = false): Promise<boolean> {
+  return guarded(() => confirm({ message, default: defaultValue }, context(io)));
+}
+
+export function promptPassword(io: Io, message: string): Promise<string> {
+  return guarded(() => password({ message, mask: '*' }, context(io)));
+}

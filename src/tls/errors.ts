@@ -1,0 +1,96 @@
+import {
+  ConnectionError,
+  TimeoutError,
+  TlsFailureError,
+  isTlsechoError,
+  type TlsechoError,
+} from '../errors.js';
+
+type SystemError = Error & { code?: string; syscall?: string; reason?: string };
+
+/**
+ * Turns what a socket emitted into the typed error a user should see, naming the address. `phase` says how
+ * far the connection got: a reset during the handshake is a TLS problem (often: not a TLS server).
+ */
+export function describeSocketError(
+  error: unknown,
+  target: string,
+  phase: 'connect' | 'handshake' | 'session' = 'connect',
+): TlsechoError {
+  if (isTlsechoError(error)) return error;
+  const err = error as SystemError;
+  const code = err?.code ?? '';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return new ConnectionError(`connection refused by ${target}`, {
+        code: 'ERR_CONNECTION_REFUSED',
+        hint: 'is a server listening there? (tlsecho serve --port N)',
+        cause: error,
+      });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return new ConnectionError(`cannot resolve the host name in ${target}`, {
+        code: 'ERR_DNS',
+        cause: error,
+      });
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+      return new ConnectionError(`${target} is unreachable (${code})`, {
+        code: 'ERR_UNREACHABLE',
+        cause: error,
+      });
+    case 'EADDRINUSE':
+      return new ConnectionError(`cannot listen on ${target}: address already in use`, {
+        code: 'ERR_ADDRESS_IN_USE',
+        hint: 'pick another --port, or --port 0 for a free one',
+        cause: error,
+      });
+    case 'EACCES':
+      return new ConnectionError(`cannot listen on ${target}: permission denied`, {
+        code: 'ERR_ADDRESS_DENIED',
+        hint: 'ports below 1024 need privileges; pick a higher --port',
+        cause: error,
+      });
+    case 'ETIMEDOUT':
+      return new TimeoutError(`connection to ${target} timed out`, { cause: error });
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return phase === 'handshake'
+        ? new TlsFailureError(`${target} closed the connection during the TLS handshake`, {
+            code: 'ERR_HANDSHAKE_RESET',
+            hint: 'is it a TLS server, and does it accept this client (certificate, TLS version)?',
+            cause: error,
+          })
+        : new ConnectionError(`connection to ${target} was reset`, {
+            code: 'ERR_CONNECTION_RESET',
+            cause: error,
+          });
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+      return new TlsFailureError(`${target} did not answer with TLS`, {
+        code: 'ERR_NOT_TLS',
+        hint: 'is it a plain TCP service?',
+        cause: error,
+      });
+    case 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED':
+      return new TlsFailureError(`${target} requires a client certificate`, {
+        code: 'ERR_CLIENT_CERT_REQUIRED',
+        hint: 'pass --cert FILE and --key FILE',
+        cause: error,
+      });
+    default:
+      if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || err?.reason !== undefined) {
+        const why = (err.reason ?? err.message ?? code).toString().toLowerCase();
+        return new TlsFailureError(`TLS handshake with ${target} failed: ${why}`, {
+          code: 'ERR_HANDSHAKE',
+          cause: error,
+        });
+      }
+      return new ConnectionError(`connection to ${target} failed: ${err?.message ?? String(error)}`, {
+        code: 'ERR_CONNECTION',
+        cause: error,
+      });
+  }
+}

@@ -1,0 +1,95 @@
+import { isIP } from 'node:net';
+import { rootCertificates, type ConnectionOptions, type SecureVersion, type TlsOptions } from 'node:tls';
+import { UsageError } from '../errors.js';
+
+/** TLS 1.2 is the floor: 1.0 and 1.1 are deprecated by RFC 8996. */
+export type MinTlsVersion = '1.2' | '1.3';
+
+export function parseMinTls(value: string | number): MinTlsVersion {
+  const text = String(value)
+    .trim()
+    .replace(/^tlsv?/i, '');
+  if (text === '1.2' || text === '1.3') return text;
+  throw new UsageError(`invalid TLS version '${value}': use 1.2 or 1.3 (older versions are not offered)`);
+}
+
+export function toSecureVersion(version: MinTlsVersion = '1.2'): SecureVersion {
+  return version === '1.3' ? 'TLSv1.3' : 'TLSv1.2';
+}
+
+/** What a client needs to reach and trust a server. PEM texts, not paths: loading files is the caller's job. */
+export interface ClientTlsSettings {
+  /** Extra trusted CA certificates, added to Node's bundled roots. */
+  ca?: string[];
+  /** `sha256:<hex>`: trust exactly the certificate with this fingerprint, whoever issued it. */
+  pin?: string;
+  /** Skip verification altogether; callers must warn on stderr. */
+  insecure?: boolean;
+  servername?: string;
+  cert?: string;
+  key?: string;
+  passphrase?: string;
+  minTls?: MinTlsVersion;
+  alpn?: string[];
+}
+
+/**
+ * Node options for a client socket. Verification is done by `verifyServer` after the handshake rather than by
+ * `rejectUnauthorized`, so that a refusal can say why in one line and show the fingerprint that was seen;
+ * nothing is sent before `verifyServer` has passed.
+ */
+export function buildClientTlsOptions(settings: ClientTlsSettings, host: string): ConnectionOptions {
+  const options: ConnectionOptions = {
+    minVersion: toSecureVersion(settings.minTls),
+    rejectUnauthorized: false,
+  };
+  // RFC 6066 forbids IP addresses in SNI; the host name check still uses the IP against IP SANs.
+  const servername = settings.servername ?? (isIpAddress(host) ? undefined : host);
+  if (servername !== undefined) options.servername = servername;
+  if (settings.ca && settings.ca.length > 0) options.ca = [...systemCertificates(), ...settings.ca];
+  if (settings.cert !== undefined) options.cert = settings.cert;
+  if (settings.key !== undefined) options.key = settings.key;
+  if (settings.passphrase !== undefined) options.passphrase = settings.passphrase;
+  if (settings.alpn && settings.alpn.length > 0) options.ALPNProtocols = settings.alpn;
+  return options;
+}
+
+/** What a server needs: its identity, and optionally the CA that client certificates must chain to. */
+export interface ServerTlsSettings {
+  cert: string;
+  key: string;
+  passphrase?: string;
+  /** Intermediate certificates sent after the leaf. */
+  caChain?: string;
+  /** When set, clients must present a certificate issued by this CA (mutual TLS). */
+  clientCa?: string;
+  minTls?: MinTlsVersion;
+  alpn?: string[];
+  handshakeTimeoutMs?: number;
+}
+
+export function buildServerTlsOptions(settings: ServerTlsSettings): TlsOptions {
+  const options: TlsOptions = {
+    cert: settings.caChain ? `${settings.cert.trimEnd()}\n${settings.caChain}` : settings.cert,
+    key: settings.key,
+    minVersion: toSecureVersion(settings.minTls),
+  };
+  if (settings.passphrase !== undefined) options.passphrase = settings.passphrase;
+  if (settings.clientCa !== undefined) {
+    options.ca = settings.clientCa;
+    options.requestCert = true;
+    options.rejectUnauthorized = true;
+  }
+  if (settings.alpn && settings.alpn.length > 0) options.ALPNProtocols = settings.alpn;
+  if (settings.handshakeTimeoutMs !== undefined) options.handshakeTimeout = settings.handshakeTimeoutMs;
+  return options;
+}
+
+// Passing `ca` replaces Node's bundled roots; keep them so `--ca` adds trust instead of narrowing it.
+function systemCertificates(): readonly string[] {
+  return rootCertificates;
+}
+
+function isIpAddress(host: string): boolean {
+  return isIP(host) !== 0;
+}

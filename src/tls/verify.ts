@@ -1,0 +1,104 @@
+import type { TLSSocket } from 'node:tls';
+import { TlsFailureError } from '../errors.js';
+import { fingerprintOfDer } from '../certs/fingerprint.js';
+import type { ClientTlsSettings } from './options.js';
+
+/** What the client saw of the server, for the one-line summary and `--json` results. */
+export interface PeerSummary {
+  protocol: string | null;
+  cipher: string;
+  subject: string;
+  issuer: string;
+  fingerprint: string;
+  validTo: string;
+  verified: boolean;
+  alpn: string | false;
+}
+
+export function summarisePeer(socket: TLSSocket, verified: boolean): PeerSummary {
+  const cert = socket.getPeerCertificate();
+  return {
+    protocol: socket.getProtocol(),
+    cipher: socket.getCipher()?.name ?? 'unknown',
+    subject: firstOf(cert.subject?.CN),
+    issuer: firstOf(cert.issuer?.CN),
+    fingerprint: cert.raw ? fingerprintOfDer(cert.raw) : '',
+    validTo: cert.valid_to ?? '',
+    verified,
+    alpn: socket.alpnProtocol ?? false,
+  };
+}
+
+// A certificate may carry several CNs; Node then gives an array.
+function firstOf(value: string | string[] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value) ?? '';
+}
+
+/**
+ * Decides, after the handshake and before any byte is sent, whether to trust the server: by pin when one is
+ * given, otherwise by Node's chain and host name checks. Returns the refusal, or undefined to go on.
+ */
+export function verifyServer(
+  socket: TLSSocket,
+  settings: ClientTlsSettings,
+  target: string,
+): TlsFailureError | undefined {
+  if (settings.insecure) return undefined;
+  const cert = socket.getPeerCertificate();
+  const seen = cert.raw ? fingerprintOfDer(cert.raw) : '(no certificate)';
+  if (settings.pin !== undefined) {
+    if (seen === settings.pin) return undefined;
+    return new TlsFailureError(`certificate of ${target} does not match the pin: saw ${seen}`, {
+      code: 'ERR_PIN_MISMATCH',
+      hint: `expected ${settings.pin}`,
+    });
+  }
+  if (socket.authorized) return undefined;
+  const reason = String(socket.authorizationError ?? 'unknown verification error');
+  return describeVerificationFailure(reason, target, seen, cert.valid_to, cert.subjectaltname);
+}
+
+function describeVerificationFailure(
+  reason: string,
+  target: string,
+  seen: string,
+  validTo: string | undefined,
+  altNames: string | undefined,
+): TlsFailureError {
+  const trustHint = `pass --ca FILE to trust its issuer, or --pin ${seen} to trust this certificate`;
+  switch (reason) {
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return new TlsFailureError(`certificate of ${target} is self-signed and not trusted (${seen})`, {
+        code: 'ERR_CERT_UNTRUSTED',
+        hint: trustHint,
+      });
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      return new TlsFailureError(`certificate of ${target} was issued by an untrusted CA (${seen})`, {
+        code: 'ERR_CERT_UNTRUSTED',
+        hint: trustHint,
+      });
+    case 'CERT_HAS_EXPIRED':
+      return new TlsFailureError(
+        `certificate of ${target} expired on ${validTo ?? 'an earlier date'} (${seen})`,
+        {
+          code: 'ERR_CERT_EXPIRED',
+        },
+      );
+    case 'CERT_NOT_YET_VALID':
+      return new TlsFailureError(`certificate of ${target} is not valid yet (${seen})`, {
+        code: 'ERR_CERT_NOT_YET_VALID',
+      });
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return new TlsFailureError(
+        `certificate of ${target} does not cover that host name (it covers ${altNames ?? 'no names'})`,
+        { code: 'ERR_CERT_HOSTNAME', hint: 'connect by a covered name, or set --servername' },
+      );
+    default:
+      return new TlsFailureError(`certificate of ${target} failed verification: ${reason} (${seen})`, {
+        code: 'ERR_CERT_INVALID',
+      });
+  }
+}
