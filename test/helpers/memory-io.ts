@@ -1,0 +1,43 @@
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { Io } from '../../src/cli/io.js';
+
+/** An Io over in-memory streams, for running commands in-process. */
+export interface MemoryIo extends Io {
+  stdinStream: PassThrough;
+  output(): string;
+  errors(): string;
+  signals: EventEmitter;
+}
+
+export function createMemoryIo(
+  options: { env?: Record<string, string>; cwd?: string; tty?: boolean } = {},
+): MemoryIo {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const tty = options.tty ?? false;
+  Object.assign(stdin, { isTTY: tty });
+  Object.assign(stderr, { isTTY: tty });
+  Object.assign(stdout, { isTTY: tty });
+  const signals = new EventEmitter();
+  return {
+    stdin,
+    stdout,
+    stderr,
+    stdinStream: stdin,
+    env: options.env ?? {},
+    cwd: options.cwd ?? process.cwd(),
+    signals,
+    onSignal(signal, handler) {
+      signals.on(signal, handler);
+      return () => signals.off(signal, handler);
+    },
+    output: () => Buffer.concat(out).toString('utf8'),
+    errors: () => Buffer.concat(err).toString('utf8'),
+  };
+}
