@@ -1,4 +1,4 @@
-import { createPrivateKey, type KeyObject, type webcrypto } from 'node:crypto';
+import { type KeyObject, type webcrypto } from 'node:crypto';
 import { FileError } from '../errors.js';
 import { subtle } from './x509.js';
 
@@ -38,6 +38,10 @@ const ALGORITHMS: Record<KeyType, KeyAlgorithm> = {
   'rsa-4096': rsa(4096),
 };
 
+export function isKeyType(value: string): value is KeyType {
+  return (KEY_TYPES as readonly string[]).includes(value);
+}
+
 /** True for RSA key types, whose TLS leaf certificates also need the keyEncipherment usage. */
 export function isRsaKeyType(keyType: KeyType): boolean {
   return keyType.startsWith('rsa-');
@@ -71,10 +75,10 @@ export function keyTypeOf(key: KeyObject, source: string): KeyType {
   switch (key.asymmetricKeyType) {
     case 'ed25519':
       return 'ed25519';
-    case 'rsa':
-      return (`rsa-${details.modulusLength ?? 2048}` as KeyType) in ALGORITHMS
-        ? (`rsa-${details.modulusLength}` as KeyType)
-        : 'rsa-2048';
+    case 'rsa': {
+      const keyType = `rsa-${details.modulusLength ?? 0}`;
+      return isKeyType(keyType) ? keyType : 'rsa-2048';
+    }
     case 'ec': {
       const keyType = CURVE_KEY_TYPES[details.namedCurve ?? ''];
       if (keyType) return keyType;
@@ -90,11 +94,13 @@ export function keyTypeOf(key: KeyObject, source: string): KeyType {
 }
 
 /**
- * Imports a private key in any PEM form Node reads (PKCS#8, PKCS#1, SEC1) into WebCrypto for signing.
+ * Imports a private key (already parsed by Node, from PKCS#8, PKCS#1 or SEC1 PEM) into WebCrypto for signing.
  * `source` names the file in error messages.
  */
-export async function importSigningKey(keyPem: string | Buffer, source: string): Promise<{ key: CryptoKey; keyType: KeyType }> {
-  const keyObject = createPrivateKey(keyPem);
+export async function importSigningKey(
+  keyObject: KeyObject,
+  source: string,
+): Promise<{ key: CryptoKey; keyType: KeyType }> {
   const keyType = keyTypeOf(keyObject, source);
   const pkcs8 = keyObject.export({ format: 'der', type: 'pkcs8' });
   const key = await subtle.importKey('pkcs8', pkcs8, ALGORITHMS[keyType].generate, false, ['sign']);

@@ -1,0 +1,31 @@
+// The certificate toolkit as a library: generation, loading and inspection, and safe writing of key files.
+export {
+  APPLE_MAX_SERVER_DAYS,
+  DEFAULT_CA_DAYS,
+  DEFAULT_LEAF_DAYS,
+  MAX_DAYS,
+  generateCa,
+  generateEphemeralServerCert,
+  generateSelfSigned,
+  issueCertificate,
+  type CaOptions,
+  type GeneratedCertificate,
+  type IssueOptions,
+  type IssuerPem,
+  type SelfSignedOptions,
+} from './generate.js';
+export { DEFAULT_HOSTS, listHosts, sortHosts, type SubjectAltNames } from './hosts.js';
+export { DEFAULT_KEY_TYPE, KEY_TYPES, isKeyType, type KeyType } from './key-types.js';
+export {
+  describeCertificate,
+  fingerprintOf,
+  formatCertificate,
+  keyMatchesCertificate,
+  loadCertificate,
+  loadCertificateBundle,
+  loadPrivateKey,
+  parsePin,
+  type CertificateDescription,
+  type LoadedCertificate,
+  type LoadedPrivateKey,
+} from './inspect.js';

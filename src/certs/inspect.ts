@@ -1,0 +1,199 @@
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { FileError } from '../errors.js';
+import { fingerprintOfDer, fingerprintOfPem } from './fingerprint.js';
+import { x509 } from './x509.js';
+
+export { parsePin } from './fingerprint.js';
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
+const CERTIFICATE_LABEL = 'CERTIFICATE';
+// RFC 7468 labels of private keys Node reads, plus OpenSSL's legacy encrypted form (detected by its header).
+const KEY_LABELS = ['PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
+
+/** A certificate read from a file: its PEM text, its DER bytes and Node's parsed view. */
+export interface LoadedCertificate {
+  path: string;
+  pem: string;
+  cert: X509Certificate;
+}
+
+/** A private key read from a file, as its PEM text and Node's KeyObject. */
+export interface LoadedPrivateKey {
+  path: string;
+  pem: string;
+  key: KeyObject;
+}
+
+/** What logs show of a certificate. */
+export interface CertificateDescription {
+  subject: string;
+  commonName: string | undefined;
+  /** DNS names then IP addresses, as the certificate lists them. */
+  sans: string[];
+  issuer: string;
+  notBefore: Date;
+  notAfter: Date;
+  selfSigned: boolean;
+  isCa: boolean;
+  fingerprint: string;
+  serialNumber: string;
+}
+
+/**
+ * The certificate's SHA-256 fingerprint as `sha256:` + 64 lowercase hex: what `serve` prints and
+ * `connect --pin` accepts. Takes PEM text or DER bytes.
+ */
+export function fingerprintOf(certPemOrDer: string | Uint8Array): string {
+  if (typeof certPemOrDer === 'string') return fingerprintOfPem(certPemOrDer);
+  if (looksLikePem(certPemOrDer)) return fingerprintOfPem(Buffer.from(certPemOrDer));
+  return fingerprintOfDer(certPemOrDer);
+}
+
+/** The first certificate in a PEM file. `what` names it in errors, e.g. "the CA certificate". */
+export async function loadCertificate(path: string, what = 'certificate'): Promise<LoadedCertificate> {
+  const [first] = await loadCertificateBundle(path, what);
+  // loadCertificateBundle never returns an empty list.
+  return first as LoadedCertificate;
+}
+
+/** Every certificate in a PEM file (a CA bundle), in file order. */
+export async function loadCertificateBundle(path: string, what = 'CA bundle'): Promise<LoadedCertificate[]> {
+  const text = await readTextFile(path, what);
+  const blocks = pemBlocks(text);
+  const certificates = blocks.filter((block) => block.label === CERTIFICATE_LABEL);
+  if (certificates.length === 0) {
+    throw new FileError(`${path} is not a ${what}: ${describeContents(blocks)}`, {
+      hint: blocks.some((block) => KEY_LABELS.includes(block.label)) ? 'did you swap --cert and --key?' : undefined,
+    });
+  }
+  return certificates.map((block) => {
+    try {
+      return { path, pem: block.text + '\n', cert: new X509Certificate(block.text) };
+    } catch (error) {
+      throw new FileError(`${path} holds a damaged certificate: ${reasonOf(error)}`, { cause: error });
+    }
+  });
+}
+
+/**
+ * A PEM private key (PKCS#8, PKCS#1 or SEC1). An encrypted key needs `passphrase`; without one the error says
+ * so instead of hanging on OpenSSL's own prompt.
+ */
+export async function loadPrivateKey(
+  path: string,
+  options: { passphrase?: string; what?: string } = {},
+): Promise<LoadedPrivateKey> {
+  const what = options.what ?? 'private key';
+  const text = await readTextFile(path, what);
+  const blocks = pemBlocks(text);
+  const block = blocks.find((candidate) => KEY_LABELS.includes(candidate.label));
+  if (!block) {
+    throw new FileError(`${path} is not a ${what}: ${describeContents(blocks)}`, {
+      hint: blocks.some((candidate) => candidate.label === CERTIFICATE_LABEL)
+        ? 'did you swap --cert and --key?'
+        : undefined,
+    });
+  }
+  const encrypted = block.label === 'ENCRYPTED PRIVATE KEY' || /^Proc-Type: 4,ENCRYPTED$/m.test(block.text);
+  if (encrypted && options.passphrase === undefined) {
+    throw new FileError(`${path} is encrypted and no passphrase was given`, {
+      code: 'ERR_KEY_ENCRYPTED',
+      hint: 'decrypt it with: openssl pkey -in KEY -out KEY.plain',
+    });
+  }
+  try {
+    const key = createPrivateKey({ key: block.text, format: 'pem', passphrase: options.passphrase });
+    return { path, pem: block.text + '\n', key };
+  } catch (error) {
+    const reason = encrypted ? 'wrong passphrase or damaged key' : reasonOf(error);
+    throw new FileError(`cannot read ${what} ${path}: ${reason}`, { cause: error });
+  }
+}
+
+/**
+ * True when `keyPem` is the private key for the certificate's public key (compared as SPKI DER, so the key
+ * may be PKCS#8, PKCS#1 or SEC1).
+ */
+export function keyMatchesCertificate(certPem: string | Buffer, keyPem: string | Buffer | KeyObject): boolean {
+  const fromCert = new X509Certificate(certPem).publicKey.export({ format: 'der', type: 'spki' });
+  const fromKey = createPublicKey(keyPem).export({ format: 'der', type: 'spki' });
+  return fromCert.equals(fromKey);
+}
+
+/** Subject, names, issuer and validity of a certificate, for logs and `--json` output. */
+export function describeCertificate(certificate: string | Buffer | X509Certificate): CertificateDescription {
+  const nodeCert = certificate instanceof X509Certificate ? certificate : new X509Certificate(certificate);
+  // Node prints IPv6 SANs expanded and DNs one attribute per line; @peculiar/x509 gives the usual forms.
+  const parsed = new x509.X509Certificate(nodeCert.raw);
+  const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
+  const commonName = parsed.subjectName.getField('CN')[0];
+  return {
+    subject: parsed.subject,
+    commonName,
+    sans: san ? san.names.toJSON().map((name) => name.value) : [],
+    issuer: parsed.issuer,
+    notBefore: parsed.notBefore,
+    notAfter: parsed.notAfter,
+    selfSigned: nodeCert.checkIssued(nodeCert) && nodeCert.verify(nodeCert.publicKey),
+    isCa: nodeCert.ca,
+    fingerprint: fingerprintOfDer(nodeCert.raw),
+    serialNumber: parsed.serialNumber,
+  };
+}
+
+/** One line for logs: `CN=localhost (localhost, 127.0.0.1) issued by …, valid until …, sha256:…`. */
+export function formatCertificate(description: CertificateDescription): string {
+  const names = description.sans.length > 0 ? ` (${description.sans.join(', ')})` : '';
+  const issuer = description.selfSigned ? 'self-signed' : `issued by ${description.issuer}`;
+  return `${description.subject}${names}, ${issuer}, valid until ${description.notAfter.toISOString()}, ${description.fingerprint}`;
+}
+
+interface PemBlock {
+  label: string;
+  text: string;
+}
+
+function pemBlocks(text: string): PemBlock[] {
+  return [...text.matchAll(PEM_BLOCK)].map((match) => ({ label: match[1] ?? '', text: match[0] }));
+}
+
+function describeContents(blocks: PemBlock[]): string {
+  if (blocks.length === 0) return 'no PEM data found (expected -----BEGIN CERTIFICATE----- or a PEM key)';
+  const labels = [...new Set(blocks.map((block) => block.label))];
+  return `it holds ${labels.map((label) => `a ${label}`).join(' and ')}`;
+}
+
+function looksLikePem(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.subarray(0, 64)).toString('latin1').includes('-----BEGIN');
+}
+
+async function readTextFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new FileError(`cannot read ${what} ${path}: ${systemReason(error)}`, { cause: error });
+  }
+}
+
+/** A short reason for a failed file operation, without Node's errno prefix. */
+export function systemReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOTDIR':
+      return 'a parent in the path is not a directory';
+    default:
+      return reasonOf(error);
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
+}
