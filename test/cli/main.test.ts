@@ -1,0 +1,60 @@
+import { describe, expect, test } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { ExitCode } from '../../src/exit-codes.js';
+import { createMemoryIo } from '../helpers/memory-io.js';
+import { runCli } from '../helpers/run-cli.js';
+
+describe('main in-process', () => {
+  test('no command prints the help on stderr and exits with the usage code', async () => {
+    const io = createMemoryIo();
+    expect(await main([], io)).toBe(ExitCode.USAGE);
+    expect(io.errors()).toMatch(/tlsecho <command>/);
+    expect(io.output()).toBe('');
+  });
+
+  test('--help lists every subcommand on stdout', async () => {
+    const io = createMemoryIo();
+    expect(await main(['--help'], io)).toBe(ExitCode.OK);
+    for (const command of ['gencert', 'serve', 'connect', 'send', 'bench', 'completion']) {
+      expect(io.output()).toContain(`tlsecho ${command}`);
+    }
+  });
+
+  test('an unknown flag is one usage line plus a hint, exit 2', async () => {
+    const io = createMemoryIo();
+    expect(await main(['serve', '--frobnicate'], io)).toBe(ExitCode.USAGE);
+    expect(io.errors()).toMatch(
+      /^tlsecho: Unknown argument: frobnicate\nhint: see 'tlsecho serve --help'\n$/,
+    );
+  });
+
+  test('a misspelt command suggests the right one', async () => {
+    const io = createMemoryIo();
+    expect(await main(['sned'], io)).toBe(ExitCode.USAGE);
+    expect(io.errors()).toContain("unknown command 'sned': did you mean send?");
+  });
+
+  test('--json turns a usage error into one JSON line', async () => {
+    const io = createMemoryIo();
+    expect(await main(['--json', 'nope'], io)).toBe(ExitCode.USAGE);
+    const line = JSON.parse(io.errors().trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'error', code: 'ERR_USAGE', exitCode: 2 });
+  });
+});
+
+describe('the installed binary', () => {
+  test('--version prints the package version on stdout', async () => {
+    const result = await runCli(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(result.stderr).toBe('');
+  });
+
+  test('completion prints a bash completion script', async () => {
+    const result = await runCli(['completion']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      'complete -o bashdefault -o default -F _tlsecho_yargs_completions tlsecho',
+    );
+  });
+});
