@@ -44,8 +44,9 @@ export function buildParser(argv: string[], io: Io): Argv {
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((message, error) => {
-      // Errors thrown by a command handler arrive here too; keep them as they are.
-      if (error) throw error;
+      // Errors thrown by a command handler arrive here too; keep them as they are. A `coerce` callback's
+      // error arrives as a YError holding only its message: that is a bad flag value, a usage error.
+      if (error && error.name !== 'YError') throw error;
       const command = argv.find((arg) => !arg.startsWith('-'));
       const suggestion = /^Did you mean (\S+)\?$/.exec(message);
       const text = suggestion ? `unknown command '${command}': did you mean ${suggestion[1]}?` : message;
