@@ -1,9 +1,220 @@
-import type { CommandModule } from 'yargs';
-import type { Io } from '../io.js';
-import { notImplemented } from './not-implemented.js';
+import { join } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { gencert, type CertificateKind, type GencertOptions } from '../../certs/gencert.js';
+import { MAX_DAYS } from '../../certs/generate.js';
+import { DEFAULT_KEY_TYPE, KEY_TYPES, isKeyType, type KeyType } from '../../certs/key-types.js';
+import { UsageError } from '../../errors.js';
+import { runGencertWizard } from '../gencert-wizard.js';
+import { isInteractive, type Io } from '../io.js';
+import { withJsonOption } from '../option-groups.js';
 
-export const gencertCommand = (_io: Io): CommandModule => ({
+/** The flags as yargs hands them over. Nothing has a yargs default, so "no flags given" is detectable. */
+export interface GencertArgs {
+  out?: string;
+  name?: string;
+  host?: string[];
+  cn?: string;
+  days?: number;
+  'key-type'?: KeyType;
+  ca?: boolean;
+  issuer?: string;
+  'ca-cert'?: string;
+  'ca-key'?: string;
+  client?: boolean;
+  force?: boolean;
+  json?: boolean;
+  yes?: boolean;
+}
+
+const GENCERT_FLAGS = [
+  'out',
+  'name',
+  'host',
+  'cn',
+  'days',
+  'key-type',
+  'ca',
+  'issuer',
+  'ca-cert',
+  'ca-key',
+  'client',
+  'force',
+  'json',
+  'yes',
+] as const;
+
+export const DEFAULT_OUT_DIR = 'certs';
+
+const WHAT_GROUP = 'What to make:';
+const CERT_GROUP = 'Certificate:';
+const FILES_GROUP = 'Files:';
+
+export const gencertCommand = (io: Io): CommandModule<object, GencertArgs> => ({
   command: 'gencert',
   describe: 'make a self-signed certificate, a local CA, or certificates issued by it',
-  handler: () => notImplemented('gencert'),
+  builder: (y) => withGencertOptions(y),
+  handler: async (argv) => {
+    if (noFlagsGiven(argv) && isInteractive(io, { json: argv.json, yes: argv.yes })) {
+      const { options, command } = await runGencertWizard(io);
+      await gencert(options, io);
+      io.stderr.write(`\nTo do the same without questions:\n  ${command}\n`);
+      return;
+    }
+    await gencert(toGencertOptions(argv), io);
+  },
 });
+
+function withGencertOptions(y: Argv) {
+  return withJsonOption(y)
+    .option('ca', {
+      type: 'boolean',
+      describe: 'make a local certificate authority (ca.crt, ca.key) to sign other certificates',
+      group: WHAT_GROUP,
+    })
+    .option('issuer', {
+      type: 'string',
+      describe: 'sign with the CA in this folder (DIR/ca.crt and DIR/ca.key); writes a chain file too',
+      group: WHAT_GROUP,
+    })
+    .option('ca-cert', {
+      type: 'string',
+      describe: 'sign with this CA certificate (with --ca-key)',
+      group: WHAT_GROUP,
+    })
+    .option('ca-key', { type: 'string', describe: 'the private key of --ca-cert', group: WHAT_GROUP })
+    .option('client', {
+      type: 'boolean',
+      describe: 'make a client certificate for mutual TLS (needs --issuer)',
+      group: WHAT_GROUP,
+    })
+    .option('host', {
+      type: 'string',
+      array: true,
+      describe: 'DNS name or IP address to cover (repeatable, or comma-separated)',
+      defaultDescription: 'localhost,127.0.0.1,::1 (none for --ca and --client)',
+      group: CERT_GROUP,
+    })
+    .option('cn', {
+      type: 'string',
+      describe: 'subject common name',
+      defaultDescription: 'the first host; the name for --client; "tlsecho local CA" for --ca',
+      group: CERT_GROUP,
+    })
+    .option('days', {
+      type: 'string',
+      describe: `validity in days (1 to ${MAX_DAYS})`,
+      defaultDescription: '820, under the 825 days Apple platforms accept; 3650 for --ca',
+      group: CERT_GROUP,
+      coerce: parseDays,
+    })
+    .option('key-type', {
+      type: 'string',
+      choices: KEY_TYPES,
+      describe: 'key algorithm',
+      defaultDescription: DEFAULT_KEY_TYPE,
+      group: CERT_GROUP,
+      // yargs' own choices error spans several lines; this one is a single line naming the flag.
+      coerce: parseKeyType,
+    })
+    .option('out', {
+      type: 'string',
+      describe: 'folder to write the files to (created if missing)',
+      defaultDescription: `./${DEFAULT_OUT_DIR}`,
+      group: FILES_GROUP,
+    })
+    .option('name', {
+      type: 'string',
+      describe: 'file base name: NAME.crt, NAME.key (and NAME.chain.pem when issued by a CA)',
+      defaultDescription: 'server; ca with --ca; client with --client',
+      group: FILES_GROUP,
+    })
+    .option('force', { type: 'boolean', describe: 'replace existing files', group: FILES_GROUP })
+    .option('yes', {
+      alias: 'y',
+      type: 'boolean',
+      describe: 'never ask questions: use defaults for what is not given',
+    })
+    .check((argv) => {
+      checkFlagCombinations(argv as GencertArgs);
+      return true;
+    })
+    .example('$0 gencert', 'self-signed server certificate for localhost in ./certs')
+    .example('$0 gencert --ca', 'a local CA in ./certs (ca.crt, ca.key)')
+    .example('$0 gencert --issuer certs --host api.test', 'a server certificate signed by that CA')
+    .example('$0 gencert --issuer certs --client --name alice', 'a client certificate for mutual TLS');
+}
+
+// yargs' .conflicts() message ("Arguments a and b are mutually exclusive") does not say why; these do.
+function checkFlagCombinations(argv: GencertArgs): void {
+  const given = (flag: keyof GencertArgs) => argv[flag] !== undefined && argv[flag] !== false;
+  if (given('ca')) {
+    for (const flag of ['issuer', 'ca-cert', 'ca-key'] as const) {
+      if (given(flag)) throw new UsageError(`--ca and --${flag} cannot go together: a CA signs itself`);
+    }
+    if (given('client'))
+      throw new UsageError(
+        '--ca and --client cannot go together: make the CA first, then the client certificate with --issuer',
+      );
+    if (given('host'))
+      throw new UsageError('--ca and --host cannot go together: a CA certificate names no hosts');
+  }
+  if (given('issuer') && (given('ca-cert') || given('ca-key'))) {
+    throw new UsageError(
+      `--issuer and --${given('ca-cert') ? 'ca-cert' : 'ca-key'} cannot go together: pass a CA folder or the two files`,
+    );
+  }
+  if (given('ca-cert') !== given('ca-key')) {
+    throw new UsageError('--ca-cert and --ca-key go together: pass both or neither');
+  }
+  if (given('client') && !given('issuer') && !given('ca-cert')) {
+    throw new UsageError('--client needs a CA to sign it: pass --issuer DIR (or --ca-cert and --ca-key)');
+  }
+}
+
+function parseDays(value: string): number {
+  const days = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(days) || days < 1 || days > MAX_DAYS) {
+    throw new UsageError(`invalid --days '${value}': expected a whole number of days from 1 to ${MAX_DAYS}`);
+  }
+  return days;
+}
+
+function parseKeyType(value: string): KeyType {
+  if (!isKeyType(value)) {
+    throw new UsageError(`unknown --key-type '${value}': choose one of ${KEY_TYPES.join(', ')}`);
+  }
+  return value;
+}
+
+function noFlagsGiven(argv: GencertArgs): boolean {
+  // --json has a default (false) from the shared option group, so false counts as not given.
+  return GENCERT_FLAGS.every((flag) => argv[flag] === undefined || argv[flag] === false);
+}
+
+/** Flags to core options: applies the defaults that depend on other flags. Pure, so tests table it. */
+export function toGencertOptions(argv: GencertArgs): GencertOptions {
+  const issuer =
+    argv.issuer !== undefined
+      ? { certPath: join(argv.issuer, 'ca.crt'), keyPath: join(argv.issuer, 'ca.key') }
+      : argv['ca-cert'] !== undefined && argv['ca-key'] !== undefined
+        ? { certPath: argv['ca-cert'], keyPath: argv['ca-key'] }
+        : undefined;
+  const kind: CertificateKind = argv.ca ? 'ca' : argv.client ? 'client' : issuer ? 'server' : 'self-signed';
+  const name = argv.name ?? (kind === 'ca' ? 'ca' : kind === 'client' ? 'client' : 'server');
+  return {
+    kind,
+    outDir: argv.out ?? DEFAULT_OUT_DIR,
+    name,
+    hosts: (argv.host ?? [])
+      .flatMap((value) => value.split(','))
+      .map((host) => host.trim())
+      .filter(Boolean),
+    // A client certificate is its holder's identity: name it after --name unless --cn says otherwise.
+    cn: argv.cn ?? (kind === 'client' ? name : undefined),
+    days: argv.days,
+    keyType: argv['key-type'] ?? DEFAULT_KEY_TYPE,
+    issuer,
+    force: argv.force ?? false,
+    json: argv.json ?? false,
+  };
+}

@@ -1,0 +1,234 @@
+import { isIP } from 'node:net';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { createLogger, useColor, type Io, type Logger } from '../cli/io.js';
+import { startSpinner } from '../cli/spinner.js';
+import { CERT_FILE_MODE, KEY_FILE_MODE, checkTargets, writeCertificateSet, type OutputFile } from './files.js';
+import {
+  APPLE_MAX_SERVER_DAYS,
+  DEFAULT_CA_DAYS,
+  DEFAULT_LEAF_DAYS,
+  generateCa,
+  generateSelfSigned,
+  issueCertificate,
+  type GeneratedCertificate,
+} from './generate.js';
+import { DEFAULT_HOSTS } from './hosts.js';
+import { loadCertificate, loadPrivateKey } from './inspect.js';
+import type { KeyType } from './key-types.js';
+
+/** What `gencert` makes: a self-signed server certificate, a local CA, or a certificate issued by a CA. */
+export const CERTIFICATE_KINDS = ['self-signed', 'ca', 'server', 'client'] as const;
+export type CertificateKind = (typeof CERTIFICATE_KINDS)[number];
+
+/** The port `serve` listens on by default, for the next-step commands. */
+const SERVE_DEFAULT_PORT = 7000;
+
+export interface GencertOptions {
+  kind: CertificateKind;
+  /** Output folder, relative to `io.cwd` unless absolute. */
+  outDir: string;
+  /** File base name: NAME.crt, NAME.key and, for issued certificates, NAME.chain.pem. */
+  name: string;
+  /** DNS names and IP addresses; empty means the default for the kind (loopback names for servers). */
+  hosts: string[];
+  cn?: string;
+  days?: number;
+  keyType: KeyType;
+  /** The CA that signs `server` and `client` certificates. */
+  issuer?: { certPath: string; keyPath: string };
+  force: boolean;
+  json: boolean;
+}
+
+/** What was made and where it went. Paths are absolute. */
+export interface GencertResult {
+  kind: CertificateKind;
+  keyType: KeyType;
+  files: { cert: string; key: string; chain?: string };
+  fingerprint: string;
+  subject: string;
+  sans: string[];
+  notBefore: string;
+  notAfter: string;
+  /** The CA certificate that signed it, for `server` and `client`. */
+  issuer?: string;
+}
+
+/**
+ * Makes a certificate and its key, writes them (all or nothing, keys 0600), and reports on stderr what was
+ * made and the next command to run; with `json`, prints the result as one JSON object on stdout instead.
+ */
+export async function gencert(options: GencertOptions, io: Io): Promise<GencertResult> {
+  const logger = createLogger(io.stderr, { json: options.json, color: useColor(io, { json: options.json }) });
+  const outDir = resolve(io.cwd, options.outDir);
+  const paths = {
+    cert: join(outDir, `${options.name}.crt`),
+    key: join(outDir, `${options.name}.key`),
+    chain: options.issuer ? join(outDir, `${options.name}.chain.pem`) : undefined,
+  };
+  const label = (path: string) => displayPath(path, io.cwd);
+  const targets = [paths.cert, paths.key, ...(paths.chain ? [paths.chain] : [])];
+  // Refuse before generating anything: an RSA-4096 key is seconds of work to throw away.
+  await checkTargets(
+    targets.map((path) => ({ path, label: label(path) })),
+    { force: options.force },
+  );
+
+  const generated = await generateWithSpinner(options, io);
+  warnAboutValidity(options.kind, generated, logger);
+
+  const files: OutputFile[] = [
+    { path: paths.cert, contents: generated.certPem, mode: CERT_FILE_MODE, label: label(paths.cert) },
+    { path: paths.key, contents: generated.keyPem, mode: KEY_FILE_MODE, label: label(paths.key) },
+  ];
+  if (paths.chain && generated.chainPem) {
+    files.push({ path: paths.chain, contents: generated.chainPem, mode: CERT_FILE_MODE, label: label(paths.chain) });
+  }
+  await writeCertificateSet(files, { force: options.force });
+
+  const result: GencertResult = {
+    kind: options.kind,
+    keyType: generated.keyType,
+    files: { cert: paths.cert, key: paths.key, ...(paths.chain ? { chain: paths.chain } : {}) },
+    fingerprint: generated.fingerprint,
+    subject: generated.subject,
+    sans: generated.sans,
+    notBefore: generated.notBefore.toISOString(),
+    notAfter: generated.notAfter.toISOString(),
+    ...(options.issuer ? { issuer: resolve(io.cwd, options.issuer.certPath) } : {}),
+  };
+  if (options.json) io.stdout.write(`${JSON.stringify(result)}\n`);
+  else io.stderr.write(formatSummary(result, io.cwd));
+  return result;
+}
+
+async function generateWithSpinner(options: GencertOptions, io: Io): Promise<GeneratedCertificate> {
+  const hosts = options.hosts.length > 0 ? options.hosts : undefined;
+  const common = { keyType: options.keyType, days: options.days, cn: options.cn };
+  if (options.kind === 'ca') return spin(io, options, () => generateCa(common));
+  if (options.kind === 'self-signed') return spin(io, options, () => generateSelfSigned({ ...common, hosts }));
+  if (!options.issuer) throw new Error(`a ${options.kind} certificate needs an issuer`);
+  // Load the CA before the spinner starts, so a bad issuer fails at once with a plain message.
+  const certPath = resolve(io.cwd, options.issuer.certPath);
+  const keyPath = resolve(io.cwd, options.issuer.keyPath);
+  const [caCert, caKey] = await Promise.all([
+    loadCertificate(certPath, 'CA certificate'),
+    loadPrivateKey(keyPath, { what: 'CA key' }),
+  ]);
+  const issuer = {
+    certPem: caCert.pem,
+    keyPem: caKey.pem,
+    certPath: displayPath(certPath, io.cwd),
+    keyPath: displayPath(keyPath, io.cwd),
+  };
+  return spin(io, options, () =>
+    issueCertificate({ ...common, issuer, kind: options.kind === 'client' ? 'client' : 'server', hosts }),
+  );
+}
+
+async function spin<T>(io: Io, options: GencertOptions, work: () => Promise<T>): Promise<T> {
+  const spinner = startSpinner(io, `generating a ${describeKeyType(options.keyType)} key`, { json: options.json });
+  try {
+    const value = await work();
+    spinner.stop();
+    return value;
+  } catch (error) {
+    spinner.stop();
+    throw error;
+  }
+}
+
+function warnAboutValidity(kind: CertificateKind, generated: GeneratedCertificate, logger: Logger): void {
+  if (kind === 'ca' || kind === 'client') return;
+  const days = (generated.notAfter.getTime() - generated.notBefore.getTime()) / 86_400_000;
+  if (days > APPLE_MAX_SERVER_DAYS) {
+    logger.warn(
+      `the certificate is valid for more than ${APPLE_MAX_SERVER_DAYS} days; macOS and iOS reject such server certificates`,
+    );
+  }
+}
+
+const KIND_TITLES: Record<CertificateKind, string> = {
+  'self-signed': 'a self-signed server certificate',
+  ca: 'a local certificate authority',
+  server: 'a server certificate signed by the CA',
+  client: 'a client certificate signed by the CA',
+};
+
+/** The human summary gencert prints on stderr: what, for which names, where, fingerprint, expiry, next step. */
+export function formatSummary(result: GencertResult, cwd: string): string {
+  const show = (path: string) => displayPath(path, cwd);
+  const names =
+    result.kind === 'ca' || result.sans.length === 0 ? ` "${commonNameOf(result.subject)}"` : ` for ${result.sans.join(', ')}`;
+  const lines = [`Created ${KIND_TITLES[result.kind]}${names}`];
+  lines.push(`  certificate  ${show(result.files.cert)}`);
+  lines.push(`  private key  ${show(result.files.key)} (mode 0600${result.kind === 'ca' ? ', keep it secret' : ''})`);
+  if (result.files.chain) lines.push(`  chain        ${show(result.files.chain)} (certificate + CA)`);
+  lines.push(`  fingerprint  ${result.fingerprint}`);
+  lines.push(`  expires      ${result.notAfter.slice(0, 10)}`);
+  lines.push('', 'Next:');
+  lines.push(...nextSteps(result, show).map((line) => `  ${line}`));
+  return `${lines.join('\n')}\n`;
+}
+
+function nextSteps(result: GencertResult, show: (path: string) => string): string[] {
+  const cert = quoteArg(show(result.files.cert));
+  const key = quoteArg(show(result.files.key));
+  const target = connectTarget(result.sans);
+  const ca = result.issuer ? quoteArg(show(result.issuer)) : '';
+  switch (result.kind) {
+    case 'self-signed':
+      return [`tlsecho serve --cert ${cert} --key ${key}`, `tlsecho connect --pin ${result.fingerprint} ${target}`];
+    case 'ca': {
+      const dir = quoteArg(show(resolve(result.files.cert, '..')));
+      return [
+        `tlsecho gencert --issuer ${dir}            (a server certificate signed by this CA)`,
+        `tlsecho gencert --issuer ${dir} --client   (a client certificate for mutual TLS)`,
+      ];
+    }
+    case 'server':
+      return [`tlsecho serve --cert ${cert} --key ${key}`, `tlsecho connect --ca ${ca} ${target}`];
+    case 'client':
+      return [
+        `tlsecho serve --client-ca ${ca} …`,
+        `tlsecho connect --ca ${ca} --cert ${cert} --key ${key} localhost:${SERVE_DEFAULT_PORT}`,
+      ];
+  }
+}
+
+function connectTarget(sans: string[]): string {
+  const host = sans.find((name) => name === 'localhost') ?? sans.find((name) => !name.startsWith('*.')) ?? 'localhost';
+  return isIP(host) === 6 ? `[${host}]:${SERVE_DEFAULT_PORT}` : `${host}:${SERVE_DEFAULT_PORT}`;
+}
+
+function commonNameOf(subject: string): string {
+  return /(?:^|, )CN=([^,]+)/.exec(subject)?.[1] ?? subject;
+}
+
+function describeKeyType(keyType: KeyType): string {
+  const [family, size] = keyType.split('-');
+  if (family === 'ec') return `ECDSA ${size?.toUpperCase().replace('P', 'P-')}`;
+  if (family === 'rsa') return `RSA ${size}-bit`;
+  return 'Ed25519';
+}
+
+/** A path as a person typed it: relative to `cwd` when inside it, absolute otherwise. */
+export function displayPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
+
+/** Quotes a shell word only when it needs it, so printed commands can be pasted. */
+export function quoteArg(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Default validity for a kind, as `--help` and the wizard show it. */
+export function defaultDays(kind: CertificateKind): number {
+  return kind === 'ca' ? DEFAULT_CA_DAYS : DEFAULT_LEAF_DAYS;
+}
+
+/** Default host names for a kind: loopback names for server certificates, none for a CA or a client. */
+export function defaultHosts(kind: CertificateKind): readonly string[] {
+  return kind === 'ca' || kind === 'client' ? [] : DEFAULT_HOSTS;
+}
