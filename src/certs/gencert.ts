@@ -184,6 +184,7 @@ function nextSteps(result: GencertResult, show: (path: string) => string): strin
       return [
         `tlsecho gencert --issuer ${dir}            (a server certificate signed by this CA)`,
         `tlsecho gencert --issuer ${dir} --client   (a client certificate for mutual TLS)`,
+        `tlsecho connect --ca ${cert} HOST:PORT     (clients trust what this CA signs)`,
       ];
     }
     case 'server':

@@ -29,3 +29,12 @@ export {
   type LoadedCertificate,
   type LoadedPrivateKey,
 } from './inspect.js';
+export {
+  CERT_FILE_MODE,
+  KEY_FILE_MODE,
+  checkTargets,
+  writeCertificateSet,
+  writeFileAtomic,
+  type OutputFile,
+  type WriteSetOptions,
+} from './files.js';

@@ -64,7 +64,8 @@ export const gencertCommand = (io: Io): CommandModule<object, GencertArgs> => ({
   },
 });
 
-function withGencertOptions(y: Argv) {
+/** The gencert flags and the rules between them. */
+export function withGencertOptions(y: Argv) {
   return withJsonOption(y)
     .option('ca', {
       type: 'boolean',
