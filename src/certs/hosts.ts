@@ -53,9 +53,7 @@ function normaliseDnsName(host: string): string {
   const checked = labels[0] === '*' && labels.length > 1 ? labels.slice(1) : labels;
   const valid = name.length <= MAX_NAME_LENGTH && checked.every((label) => LABEL.test(label));
   if (!valid) {
-    throw new UsageError(`invalid host '${host}': not a DNS name or an IP address`, {
-      hint: 'use names like localhost, example.test, *.example.test, 127.0.0.1 or ::1',
-    });
+    throw new UsageError(`invalid host '${host}': not a DNS name or an IP address`);
   }
   // `1.2.3` or `10.0.0.256` would be read as a (bad) IPv4 address by some resolvers: refuse the ambiguity.
   if (ALL_DIGITS.test(labels[labels.length - 1] ?? '')) {

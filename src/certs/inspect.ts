@@ -135,7 +135,8 @@ export function describeCertificate(certificate: string | Buffer | X509Certifica
     issuer: parsed.issuer,
     notBefore: parsed.notBefore,
     notAfter: parsed.notAfter,
-    selfSigned: nodeCert.checkIssued(nodeCert) && nodeCert.verify(nodeCert.publicKey),
+    // Not checkIssued(): OpenSSL's issuer check also wants keyCertSign, which a self-signed leaf lacks.
+    selfSigned: nodeCert.subject === nodeCert.issuer && nodeCert.verify(nodeCert.publicKey),
     isCa: nodeCert.ca,
     fingerprint: fingerprintOfDer(nodeCert.raw),
     serialNumber: parsed.serialNumber,
