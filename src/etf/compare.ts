@@ -151,6 +151,8 @@ function compareSequences(a: readonly (Term | number)[], b: readonly (Term | num
 
 /** Lists compare cell by cell; where one runs out, what is left of each (a shorter list or a tail) is compared. */
 function compareLists(a: ListTerm, b: ListTerm): number {
+  // Both [] (term ranks keep [] apart from non-empty lists, so otherwise both have a first element).
+  if (a.elements.length === 0 || b.elements.length === 0) return sign(a.elements.length - b.elements.length);
   const n = Math.min(a.elements.length, b.elements.length);
   for (let i = 0; i < n; i++) {
     const order = compareTerms(a.elements[i] as Term, b.elements[i] as Term);
