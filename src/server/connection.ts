@@ -1,0 +1,683 @@
+import type { TLSSocket } from 'node:tls';
+import type { Decoder } from '../codec/decoder.js';
+import type { Framing } from '../codec/framing.js';
+import { FrameTooLargeError } from '../errors.js';
+import { fingerprintOfDer } from '../certs/fingerprint.js';
+import { FrameBoundaryScanner } from './frame-scanner.js';
+import type {
+  ClientIdentity,
+  Handler,
+  HandlerExit,
+  HandlerSession,
+  Replies,
+  Reply,
+  SessionContext,
+} from './handlers/types.js';
+
+/** Why a connection closed, as logs and `disconnect` events name it. */
+export type CloseReason =
+  | 'client-closed'
+  | 'idle-timeout'
+  | 'too-large'
+  | 'protocol-error'
+  | 'handler-failed'
+  | 'handler-exited'
+  | 'shutdown'
+  | 'error';
+
+/** A connection that completed its handshake. */
+export interface ConnectionInfo {
+  id: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** e.g. `TLSv1.3` */
+  protocol: string | null;
+  /** e.g. `TLS_AES_256_GCM_SHA384` */
+  cipher: string;
+  alpnProtocol: string | false;
+  client: ClientIdentity | undefined;
+}
+
+/** A closed connection: who, how long, how much, and why it ended. */
+export interface ConnectionSummary {
+  id: number;
+  remoteAddress: string;
+  remotePort: number;
+  client: ClientIdentity | undefined;
+  reason: CloseReason;
+  /** What went wrong, for reasons other than client-closed, idle-timeout and shutdown. */
+  error: Error | undefined;
+  /** Set when an `exec:` child exited. */
+  handlerExit: HandlerExit | undefined;
+  durationMs: number;
+  framesIn: number;
+  framesOut: number;
+  /** Framed bytes (headers included) received and sent over TLS. */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** One message on its way in or out, for `--verbose`. */
+export interface MessageTrace {
+  id: number;
+  direction: 'in' | 'out';
+  message: Buffer;
+}
+
+/** What every connection shares with its server: read, never copied, so a connection costs one reference. */
+export interface ConnectionHost {
+  readonly framing: Framing;
+  readonly handler: Handler;
+  /** Whether `message` events are wanted; off, the echo path never looks inside a frame. */
+  readonly traceMessages: boolean;
+  /** A coarse clock, advanced by the server's sweep; connections stamp activity with it instead of reading the time. */
+  readonly tick: number;
+  traceMessage(trace: MessageTrace): void;
+  connectionClosed(connection: Connection, summary: ConnectionSummary): void;
+}
+
+// Held bytes of an unfinished frame (echo path) are written in one buffer up to this size; larger frames go
+// out piece by piece, as they arrived, instead of being copied together.
+const COALESCE_LIMIT = 64 * 1024;
+// Past this many held pieces, merge them: a peer trickling one byte per TLS record must not cost a Buffer
+// object per byte (the same cap as the codec's ChunkQueue, for the same reason).
+const MAX_HELD_PIECES = 64;
+
+const kConnection = Symbol('tlsecho.connection');
+type OwnedSocket = TLSSocket & { [kConnection]?: Connection };
+
+/**
+ * One client: frames in, handler, replies out, in order. Owns the timeouts' bookkeeping (the server's sweep
+ * asks it), backpressure (reading pauses while the client is not taking replies or the handler is busy),
+ * and the counters of its summary.
+ *
+ * The echo handler takes a fast path: the connection only finds frame boundaries and writes back each
+ * chunk's complete frames as the bytes that arrived, one write per chunk, no per-frame work or copy.
+ */
+export class Connection {
+  readonly startedAt = Date.now();
+  // Read once, at accept: after close the socket no longer knows its peer.
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  framesIn = 0;
+  framesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  readonly #host: ConnectionHost;
+  readonly #socket: OwnedSocket;
+  // Echo fast path.
+  #scanner: FrameBoundaryScanner | undefined;
+  #held: Buffer[] | undefined;
+  #heldBytes = 0;
+  // Handler path.
+  #decoder: Decoder | undefined;
+  #session: HandlerSession | undefined;
+  #deliver: ((frame: Buffer) => void) | undefined;
+  #inbox: Buffer[] = [];
+  #outbox: Buffer[] = [];
+  #busy = false; // a handler promise (or the session's opening) is pending
+  #pendingError: Error | undefined; // a framing error waiting for the honest frames before it to be answered
+
+  #paused = false;
+  #waitingDrain = false;
+  #drainWaiters: Array<() => void> | undefined;
+  #lastActive: number;
+  #endingSince = -1;
+  #clientEnded = false;
+  #draining = false;
+  #inputFinished: CloseReason | undefined; // input is over and the handler is finishing: close with this
+  #phase: 'open' | 'ending' | 'closed' = 'open';
+  #reason: CloseReason | undefined;
+  #error: Error | undefined;
+  #handlerExit: HandlerExit | undefined;
+  #client: ClientIdentity | undefined;
+
+  constructor(
+    readonly id: number,
+    socket: TLSSocket,
+    host: ConnectionHost,
+    options: { identifyClient: boolean },
+  ) {
+    this.#host = host;
+    this.#socket = socket as OwnedSocket;
+    this.#socket[kConnection] = this;
+    this.#lastActive = host.tick;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    if (options.identifyClient) this.#client = identifyClient(socket);
+    const { framing, handler } = host;
+    if (handler.echoesUnchanged && !host.traceMessages) {
+      this.#scanner = new FrameBoundaryScanner(framing.mode, framing.maxFrame);
+    } else {
+      this.#openSession(handler);
+    }
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('drain', onSocketDrain);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+  }
+
+  get client(): ClientIdentity | undefined {
+    return this.#client;
+  }
+
+  /** Built on demand: the echo path never needs it. */
+  info(): ConnectionInfo {
+    const socket = this.#socket;
+    return {
+      id: this.id,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      protocol: socket.getProtocol(),
+      cipher: socket.getCipher()?.name ?? 'unknown',
+      alpnProtocol: socket.alpnProtocol ?? false,
+      client: this.#client,
+    };
+  }
+
+  /**
+   * Called by the server's sweep every tick. Closes a connection that has been idle for `idleTicks` ticks,
+   * and destroys one that was asked to close more than `graceTicks` ago but whose peer has not let go.
+   */
+  sweep(tick: number, idleTicks: number, graceTicks: number): void {
+    if (this.#phase === 'open') {
+      if (tick - this.#lastActive > idleTicks) this.#close('idle-timeout', undefined, { abort: true });
+    } else if (this.#phase === 'ending' && tick - this.#endingSince > graceTicks) {
+      this.#socket.destroy();
+    }
+  }
+
+  /**
+   * The server is shutting down: close as soon as no message is in flight (now, if none is). Messages
+   * already received are still answered; nothing new is read once the connection is between messages.
+   */
+  drain(): void {
+    if (this.#phase !== 'open' || this.#draining) return;
+    this.#draining = true;
+    if (this.#isBetweenMessages()) this.#finishInput('shutdown');
+  }
+
+  /** Closes now, sending what is already queued (complete replies only), for the end of the drain time. */
+  shutdown(): void {
+    this.#close('shutdown');
+  }
+
+  /** Closes at once, queued replies or not. */
+  destroy(): void {
+    this.#recordReason('shutdown');
+    this.#socket.destroy();
+  }
+
+  // --- receiving ---
+
+  receive(chunk: Buffer): void {
+    if (this.#phase !== 'open') return; // lingering after our end: discard what the peer still sends
+    this.bytesIn += chunk.length;
+    if (this.#scanner) this.#echo(chunk);
+    else this.#decode(chunk);
+  }
+
+  #echo(chunk: Buffer): void {
+    const scanner = this.#scanner!;
+    const wasInFrame = scanner.inFrame;
+    const boundary = scanner.scan(chunk);
+    const frames = scanner.frames;
+    // A trickle of bytes inside one frame is not activity: a header declaring 1 MiB followed by a byte a
+    // second must still meet the idle timeout.
+    if (frames > 0 || !wasInFrame) this.#lastActive = this.#host.tick;
+    if (frames > 0) {
+      this.framesIn += frames;
+      this.framesOut += frames;
+      this.#writeEchoed(chunk, boundary);
+    }
+    if (scanner.error) {
+      this.#close('too-large', scanner.error);
+      return;
+    }
+    if (boundary < chunk.length) this.#hold(boundary === 0 ? chunk : chunk.subarray(boundary));
+    if (this.#draining && !scanner.inFrame) this.#finishInput('shutdown');
+  }
+
+  #writeEchoed(chunk: Buffer, boundary: number): void {
+    const slice = boundary === chunk.length ? chunk : chunk.subarray(0, boundary);
+    const held = this.#held;
+    const socket = this.#socket;
+    let ok: boolean;
+    if (held === undefined) {
+      this.bytesOut += boundary;
+      ok = socket.write(slice);
+    } else {
+      const total = this.#heldBytes + boundary;
+      this.#held = undefined;
+      this.#heldBytes = 0;
+      this.bytesOut += total;
+      held.push(slice);
+      if (total <= COALESCE_LIMIT) {
+        ok = socket.write(Buffer.concat(held, total));
+      } else {
+        ok = true;
+        for (const piece of held) ok = socket.write(piece);
+      }
+    }
+    if (!ok) this.#awaitDrain();
+  }
+
+  #hold(piece: Buffer): void {
+    this.#heldBytes += piece.length;
+    if (this.#held === undefined) {
+      this.#held = [piece];
+      return;
+    }
+    const held = this.#held;
+    held.push(piece);
+    if (held.length > MAX_HELD_PIECES) mergeNewest(held);
+  }
+
+  #decode(chunk: Buffer): void {
+    const decoder = (this.#decoder ??= this.#host.framing.createDecoder());
+    const wasInFrame = decoder.inFrame;
+    const framesBefore = this.framesIn;
+    try {
+      decoder.push(chunk, this.#deliver!);
+    } catch (error) {
+      this.#pendingError = error as Error;
+    }
+    if (this.framesIn > framesBefore || !wasInFrame) this.#lastActive = this.#host.tick;
+    this.#pump();
+  }
+
+  #acceptFrame(frame: Buffer): void {
+    this.framesIn += 1;
+    if (this.#host.traceMessages) this.#host.traceMessage({ id: this.id, direction: 'in', message: frame });
+    if (this.#busy || this.#inbox.length > 0) this.#inbox.push(frame);
+    else this.#handle(frame);
+  }
+
+  // --- handler ---
+
+  #openSession(handler: Handler): void {
+    const context = this.#createContext();
+    this.#deliver = (frame) => this.#acceptFrame(frame);
+    let opened: HandlerSession | Promise<HandlerSession>;
+    try {
+      opened = handler.open(context);
+    } catch (error) {
+      this.#busy = true;
+      queueMicrotask(() => this.#failHandler(error));
+      return;
+    }
+    if (isPromise(opened)) {
+      this.#busy = true;
+      this.#updateReading();
+      opened.then(
+        (session) => {
+          this.#session = session;
+          if (this.#phase !== 'open') {
+            void closeSession(session);
+            return;
+          }
+          this.#busy = false;
+          this.#pump();
+        },
+        (error: unknown) => this.#failHandler(error),
+      );
+    } else {
+      this.#session = opened;
+    }
+  }
+
+  #handle(frame: Buffer): void {
+    let result: Replies | Promise<Replies>;
+    try {
+      result = this.#session!.message(frame);
+    } catch (error) {
+      this.#failHandler(error);
+      return;
+    }
+    if (isPromise(result)) {
+      this.#busy = true;
+      this.#flush();
+      this.#updateReading();
+      result.then(
+        (replies) => {
+          if (this.#phase !== 'open') return;
+          this.#busy = false;
+          this.#queueReplies(replies);
+          this.#pump();
+        },
+        (error: unknown) => this.#failHandler(error),
+      );
+      return;
+    }
+    this.#queueReplies(result);
+  }
+
+  // Runs queued messages until one goes async, sends the replies gathered so far, then decides what next.
+  #pump(): void {
+    const inbox = this.#inbox;
+    let index = 0;
+    while (!this.#busy && index < inbox.length && this.#phase === 'open') {
+      this.#handle(inbox[index]!);
+      index += 1;
+    }
+    if (index > 0) inbox.splice(0, index);
+    if (this.#phase !== 'open') return;
+    this.#flush();
+    if (this.#busy) return;
+    if (this.#pendingError) {
+      const error = this.#pendingError;
+      this.#close(error instanceof FrameTooLargeError ? 'too-large' : 'protocol-error', error);
+      return;
+    }
+    if (this.#clientEnded) {
+      this.#finishInput('client-closed');
+      return;
+    }
+    if (this.#draining && this.#isBetweenMessages()) {
+      this.#finishInput('shutdown');
+      return;
+    }
+    this.#updateReading();
+  }
+
+  #queueReplies(replies: Replies): void {
+    if (replies === undefined || replies === null) return;
+    try {
+      if (Array.isArray(replies)) {
+        for (const reply of replies as readonly Reply[]) this.#queueReply(reply);
+      } else {
+        this.#queueReply(replies as Reply);
+      }
+    } catch (error) {
+      this.#failHandler(error);
+    }
+  }
+
+  #queueReply(reply: Reply): void {
+    const payload = typeof reply === 'string' ? Buffer.from(reply) : reply;
+    const [first, second] = this.#host.framing.encoder.encode(payload);
+    this.#outbox.push(first, second);
+    this.framesOut += 1;
+    if (this.#host.traceMessages) {
+      const message = this.#host.framing.mode === 'line' ? first : second;
+      this.#host.traceMessage({ id: this.id, direction: 'out', message });
+    }
+  }
+
+  // Replies produced together leave together: one cork per batch, so they share TLS records.
+  #flush(): void {
+    const outbox = this.#outbox;
+    if (outbox.length === 0 || this.#phase === 'closed') return;
+    const socket = this.#socket;
+    let ok = true;
+    socket.cork();
+    for (const buffer of outbox) {
+      if (buffer.length === 0) continue; // the body of an empty frame
+      this.bytesOut += buffer.length;
+      ok = socket.write(buffer);
+    }
+    socket.uncork();
+    outbox.length = 0;
+    this.#lastActive = this.#host.tick;
+    if (!ok) this.#awaitDrain();
+  }
+
+  #failHandler(error: unknown): void {
+    if (this.#phase !== 'open') return;
+    this.#busy = false;
+    this.#inbox.length = 0;
+    this.#close('handler-failed', toError(error));
+  }
+
+  #createContext(): SessionContext {
+    const socket = this.#socket;
+    const context: SessionContext = {
+      id: this.id,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      protocol: socket.getProtocol(),
+      alpnProtocol: socket.alpnProtocol ?? false,
+      client: this.#client,
+      packet: this.#host.framing.mode,
+      state: {},
+      send: (replies) => {
+        if (this.#phase === 'closed' || this.#socket.writableEnded) return false;
+        this.#queueReplies(replies);
+        this.#flush();
+        return !this.#waitingDrain;
+      },
+      waitForDrain: () => {
+        if (!this.#waitingDrain || this.#phase === 'closed') return Promise.resolve();
+        return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
+      },
+      finish: (exit) => {
+        this.#handlerExit = exit;
+        // After the client's end the session's own end() decides when to close, with the client's reason.
+        if (this.#inputFinished === undefined) this.#close('handler-exited');
+      },
+      fail: (error) => this.#failHandler(error),
+    };
+    return context;
+  }
+
+  // --- flow control ---
+
+  #awaitDrain(): void {
+    this.#waitingDrain = true;
+    this.#updateReading();
+  }
+
+  onDrain(): void {
+    this.#waitingDrain = false;
+    this.#lastActive = this.#host.tick;
+    const waiters = this.#drainWaiters;
+    if (waiters) {
+      this.#drainWaiters = undefined;
+      for (const resolve of waiters) resolve();
+    }
+    if (this.#phase === 'open') this.#updateReading();
+  }
+
+  // Read only while both the client is taking our replies and the handler is ready for more; otherwise a
+  // client that sends without reading would make us buffer without bound.
+  #updateReading(): void {
+    const wanted = this.#phase !== 'open' || (!this.#busy && !this.#waitingDrain && !this.#clientEnded);
+    if (wanted === !this.#paused) return;
+    this.#paused = !wanted;
+    if (wanted) this.#socket.resume();
+    else this.#socket.pause();
+  }
+
+  #isBetweenMessages(): boolean {
+    if (this.#busy || this.#inbox.length > 0) return false;
+    if (this.#scanner) return !this.#scanner.inFrame;
+    return !(this.#decoder?.inFrame ?? false);
+  }
+
+  // --- closing ---
+
+  onEnd(): void {
+    this.#clientEnded = true;
+    if (this.#phase !== 'open') return;
+    if (this.#scanner) {
+      if (this.#scanner.inFrame) this.#echoLastLine();
+      const truncated = this.#scanner.truncation();
+      if (truncated) this.#close('protocol-error', truncated);
+      else this.#finishInput('client-closed');
+      return;
+    }
+    try {
+      this.#decoder?.end(this.#deliver);
+    } catch (error) {
+      this.#pendingError ??= error as Error;
+    }
+    this.#pump();
+  }
+
+  // Line mode: a last line without its newline is still a message (as LineDecoder.end delivers it).
+  #echoLastLine(): void {
+    if (this.#host.framing.mode !== 'line' || this.#held === undefined) return;
+    const held = this.#held;
+    this.#held = undefined;
+    this.framesIn += 1;
+    this.framesOut += 1;
+    this.bytesOut += this.#heldBytes + 1;
+    this.#heldBytes = 0;
+    this.#socket.write(Buffer.concat([...held, NEWLINE]));
+    this.#scanner = new FrameBoundaryScanner('line', this.#host.framing.maxFrame);
+  }
+
+  // No more messages will be read: let the handler finish (an exec child flushing its output), then close.
+  #finishInput(reason: CloseReason): void {
+    if (this.#phase !== 'open' || this.#inputFinished !== undefined) return;
+    this.#inputFinished = reason;
+    const ending = this.#session?.end?.();
+    if (isPromise(ending)) {
+      this.#busy = true;
+      this.#clientEnded = true;
+      this.#updateReading();
+      ending.then(
+        () => this.#close(reason),
+        (error: unknown) => this.#failHandler(error),
+      );
+      return;
+    }
+    this.#close(reason);
+  }
+
+  #recordReason(reason: CloseReason, error?: Error): void {
+    if (this.#reason === undefined) {
+      this.#reason = reason;
+      this.#error = error;
+    }
+  }
+
+  /**
+   * Ends the connection. Replies already queued still go out (a reply is never cut in half) and we keep
+   * reading, discarding, until the peer closes too: closing with unread input would send a reset that can
+   * destroy replies the peer has not read yet. The sweep destroys the socket if the peer lingers.
+   */
+  #close(reason: CloseReason, error?: Error, options: { abort?: boolean } = {}): void {
+    if (this.#phase !== 'open') return;
+    this.#recordReason(reason, error);
+    this.#phase = 'ending';
+    this.#endingSince = this.#host.tick;
+    this.#held = undefined;
+    this.#inbox.length = 0;
+    if (options.abort) {
+      this.#socket.destroy();
+      return;
+    }
+    this.#flush();
+    this.#updateReading();
+    this.#socket.end();
+  }
+
+  onError(error: Error): void {
+    this.#recordReason(isReset(error) ? 'client-closed' : 'error', isReset(error) ? undefined : error);
+  }
+
+  onClose(): void {
+    if (this.#phase === 'closed') return;
+    this.#phase = 'closed';
+    this.#held = undefined;
+    this.#inbox.length = 0;
+    this.#outbox.length = 0;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = undefined;
+    if (waiters) for (const resolve of waiters) resolve();
+    if (this.#session) void closeSession(this.#session);
+    this.#host.connectionClosed(this, this.#summary());
+  }
+
+  #summary(): ConnectionSummary {
+    return {
+      id: this.id,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      client: this.#client,
+      reason: this.#reason ?? 'client-closed',
+      error: this.#error,
+      handlerExit: this.#handlerExit,
+      durationMs: Date.now() - this.startedAt,
+      framesIn: this.framesIn,
+      framesOut: this.framesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    };
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+// Socket listeners shared by every connection: `this` is the socket, which points at its connection.
+// One set of functions for the whole server instead of closures per connection.
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[kConnection]!.receive(chunk);
+}
+function onSocketEnd(this: OwnedSocket): void {
+  this[kConnection]!.onEnd();
+}
+function onSocketDrain(this: OwnedSocket): void {
+  this[kConnection]!.onDrain();
+}
+function onSocketError(this: OwnedSocket, error: Error): void {
+  this[kConnection]!.onError(error);
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[kConnection]!.onClose();
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+async function closeSession(session: HandlerSession): Promise<void> {
+  try {
+    await session.close?.();
+  } catch {
+    // The connection is already gone; a failing cleanup has no one left to tell but the handler itself.
+  }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function isReset(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+// Merge a run of the newest pieces whose sizes are each no larger than the run after them, like carries in
+// a binary counter: a byte is only copied again into a run at least twice as large, so a trickle of tiny
+// pieces costs O(n log n) copying, never O(n²).
+function mergeNewest(pieces: Buffer[]): void {
+  let start = pieces.length - 1;
+  let size = pieces[start]!.length;
+  while (start > 0 && pieces[start - 1]!.length <= size) {
+    start -= 1;
+    size += pieces[start]!.length;
+  }
+  if (start === pieces.length - 1) {
+    start -= 1;
+    size += pieces[start]!.length;
+  }
+  pieces.splice(start, pieces.length - start, Buffer.concat(pieces.slice(start), size));
+}
+
+function identifyClient(socket: TLSSocket): ClientIdentity | undefined {
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.raw) return undefined;
+  const subject = cert.subject ?? {};
+  const commonName = subject.CN;
+  return {
+    commonName: Array.isArray(commonName) ? commonName[0] : commonName,
+    subject: Object.entries(subject)
+      .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('+') : String(value)}`)
+      .join(', '),
+    fingerprint: fingerprintOfDer(cert.raw),
+  };
+}

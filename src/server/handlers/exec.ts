@@ -1,0 +1,204 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { Decoder } from '../../codec/decoder.js';
+import type { Framing } from '../../codec/framing.js';
+import { LineDecoder } from '../../codec/line.js';
+import { ProtocolError } from '../../errors.js';
+import type { Handler, HandlerExit, HandlerSession, SessionContext } from './types.js';
+
+/** How messages cross to an `exec:` child: one line each (default), or frames in the connection's framing. */
+export type ExecFraming = 'line' | 'raw';
+
+export const EXEC_FRAMINGS: readonly ExecFraming[] = ['line', 'raw'];
+
+export interface ExecHandlerOptions {
+  /** Run by the shell, once per connection. */
+  command: string;
+  framing: ExecFraming;
+  /** The connection's framing: raw mode speaks it to the child, and its limit applies to the child's replies. */
+  connectionFraming: Framing;
+  env: Record<string, string | undefined>;
+  /** Receives each line the child writes on stderr; without it the child's stderr is ours. */
+  onStderr?: (id: number, line: string) => void;
+}
+
+// After SIGTERM a child gets this long to exit before SIGKILL.
+const KILL_GRACE_MS = 2000;
+// A stderr line longer than this is logged in pieces: a child must not make us buffer without bound.
+const MAX_STDERR_LINE = 4096;
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * `exec:CMD`: one child process per connection, bridged both ways. Each message becomes a line on the
+ * child's stdin (or a raw frame), each line the child prints becomes a reply. The child exiting ends its
+ * connection; the connection ending kills the child.
+ */
+export function createExecHandler(options: ExecHandlerOptions): Handler {
+  return {
+    name: `exec:${options.command}`,
+    open: (context) => new ExecSession(context, options),
+  };
+}
+
+type Child = ChildProcessByStdio<Writable, Readable, Readable | null>;
+
+class ExecSession implements HandlerSession {
+  readonly #context: SessionContext;
+  readonly #options: ExecHandlerOptions;
+  readonly #child: Child;
+  readonly #decoder: Decoder;
+  readonly #exited: Promise<HandlerExit>;
+  #exit: HandlerExit | undefined;
+
+  constructor(context: SessionContext, options: ExecHandlerOptions) {
+    this.#context = context;
+    this.#options = options;
+    const framing = options.connectionFraming;
+    this.#decoder = options.framing === 'raw' ? framing.createDecoder() : new LineDecoder(framing.maxFrame);
+    // A process group of its own, so the whole pipeline the shell started can be stopped together.
+    this.#child = spawn(options.command, {
+      shell: true,
+      detached: true,
+      stdio: ['pipe', 'pipe', options.onStderr ? 'pipe' : 'inherit'],
+      env: { ...options.env, ...connectionEnvironment(context) },
+    }) as Child;
+    const child = this.#child;
+    this.#exited = new Promise((resolve) => {
+      child.on('close', (exitCode, signal) => {
+        this.#exit = { exitCode, signal };
+        this.#flushDecoder();
+        context.finish(this.#exit);
+        resolve(this.#exit);
+      });
+    });
+    child.on('error', (error) => context.fail(new Error(`cannot run ${options.command}: ${error.message}`)));
+    // Writing to a child that has exited fails with EPIPE; its exit is what gets reported.
+    child.stdin.on('error', () => {});
+    child.stdout.on('data', (chunk: Buffer) => this.#fromChild(chunk));
+    if (child.stderr && options.onStderr)
+      forwardLines(child.stderr, (line) => options.onStderr!(context.id, line));
+  }
+
+  message(frame: Buffer): void | Promise<void> {
+    const stdin = this.#child.stdin;
+    if (this.#exit || stdin.destroyed) return;
+    let ok: boolean;
+    if (this.#options.framing === 'raw') {
+      const [header, body] = this.#options.connectionFraming.encoder.encode(frame);
+      ok = stdin.write(Buffer.concat([header, body]));
+    } else {
+      if (frame.includes(0x0a)) {
+        throw new ProtocolError(
+          'a message holds a newline, which would reach the command as two lines',
+          'ERR_INVALID_FRAME',
+          { hint: 'use --exec-framing raw to pass messages as frames' },
+        );
+      }
+      ok = stdin.write(Buffer.concat([frame, NEWLINE]));
+    }
+    // Hold back the next message (and reading from the client) until the child has taken this one.
+    if (!ok) return new Promise((resolve) => this.#whenStdinWritable(resolve));
+  }
+
+  /** The client is done: close the child's stdin and wait for it to finish and exit. */
+  async end(): Promise<void> {
+    this.#child.stdin.end();
+    await this.#exited;
+  }
+
+  close(): void {
+    if (this.#exit) return;
+    const child = this.#child;
+    child.stdin.destroy();
+    signalGroup(child, 'SIGTERM');
+    setTimeout(() => {
+      if (!this.#exit) signalGroup(child, 'SIGKILL');
+    }, KILL_GRACE_MS).unref();
+  }
+
+  #whenStdinWritable(resolve: () => void): void {
+    const stdin = this.#child.stdin;
+    const done = () => {
+      stdin.off('drain', done);
+      stdin.off('close', done);
+      resolve();
+    };
+    stdin.on('drain', done);
+    stdin.on('close', done);
+  }
+
+  #fromChild(chunk: Buffer): void {
+    const replies: Buffer[] = [];
+    try {
+      this.#decoder.push(chunk, (frame) => replies.push(frame));
+    } catch (error) {
+      this.#send(replies);
+      this.#context.fail(error);
+      return;
+    }
+    this.#send(replies);
+  }
+
+  #flushDecoder(): void {
+    const replies: Buffer[] = [];
+    try {
+      this.#decoder.end((frame) => replies.push(frame));
+    } catch (error) {
+      this.#send(replies);
+      this.#context.fail(error);
+      return;
+    }
+    this.#send(replies);
+  }
+
+  // The client not keeping up pauses the child's output, which in turn blocks the child: backpressure
+  // end to end, nothing buffered here.
+  #send(replies: Buffer[]): void {
+    if (replies.length === 0) return;
+    if (this.#context.send(replies)) return;
+    const stdout = this.#child.stdout;
+    stdout.pause();
+    void this.#context.waitForDrain().then(() => stdout.resume());
+  }
+}
+
+// CGI and mod_ssl names, so scripts written for those read the same variables here.
+function connectionEnvironment(context: SessionContext): Record<string, string> {
+  const env: Record<string, string> = {
+    REMOTE_ADDR: context.remoteAddress,
+    REMOTE_PORT: String(context.remotePort),
+  };
+  if (context.protocol) env.SSL_PROTOCOL = context.protocol;
+  if (context.client) {
+    env.SSL_CLIENT_S_DN = context.client.subject;
+    if (context.client.commonName !== undefined) env.SSL_CLIENT_S_DN_CN = context.client.commonName;
+    env.SSL_CLIENT_FINGERPRINT = context.client.fingerprint;
+  }
+  return env;
+}
+
+function signalGroup(child: Child, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function forwardLines(stream: Readable, onLine: (line: string) => void): void {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text: string) => {
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    while (partial.length > MAX_STDERR_LINE) {
+      lines.push(partial.slice(0, MAX_STDERR_LINE));
+      partial = partial.slice(MAX_STDERR_LINE);
+    }
+    for (const line of lines) onLine(line.replace(/\r$/, ''));
+  });
+  stream.on('end', () => {
+    if (partial !== '') onLine(partial);
+  });
+}

@@ -1,0 +1,390 @@
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { createFraming, type Framing } from '../codec/framing.js';
+import { defaultMaxFrame, type PacketMode } from '../codec/limits.js';
+import { generateEphemeralServerCert } from '../certs/generate.js';
+import { fingerprintOfPem } from '../certs/fingerprint.js';
+import { UsageError } from '../errors.js';
+import { describeSocketError } from '../tls/errors.js';
+import { buildServerTlsOptions, type MinTlsVersion } from '../tls/options.js';
+import {
+  Connection,
+  type ConnectionHost,
+  type ConnectionInfo,
+  type ConnectionSummary,
+  type MessageTrace,
+} from './connection.js';
+import { classifyHandshakeFailure, type HandshakeFailure } from './handshake-failure.js';
+import { resolveHandler, type ExecFraming, type HandlerSpec } from './handlers/index.js';
+import type { Handler } from './handlers/types.js';
+
+/** Defaults for every limit: what `tlsecho serve --help` shows. */
+export const SERVER_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 7000,
+  packet: 4 as PacketMode,
+  // Enough for any test or small service; a flood past it is refused at once instead of queued.
+  maxConnections: 1000,
+  handshakeTimeoutMs: 10_000,
+  // Long enough for a person typing in `tlsecho connect`, short enough that abandoned sockets go away.
+  idleTimeoutMs: 5 * 60_000,
+  drainTimeoutMs: 10_000,
+} as const;
+
+// The sweep checks timeouts this often (a quarter of the idle timeout, within these bounds), so an idle
+// connection is closed at most a quarter late and a server with many connections wakes rarely.
+const MIN_SWEEP_MS = 10;
+const MAX_SWEEP_MS = 1000;
+// After we end a connection the peer gets this long to close its side before the socket is destroyed.
+const CLOSE_GRACE_MS = 2000;
+
+/** Everything `tlsecho serve` can be told, without the command line: the library's way in. */
+export interface ServerOptions {
+  /** Default 127.0.0.1: listening on every interface is a choice to make on purpose. */
+  host?: string;
+  /** Default 7000; 0 picks a free port (see `listen()`'s result). */
+  port?: number;
+  /** PEM texts. Without cert and key the server makes an ephemeral self-signed certificate at `listen()`. */
+  cert?: string;
+  key?: string;
+  passphrase?: string;
+  /** Intermediate certificates sent after the leaf. */
+  caChain?: string;
+  /** Require client certificates issued by this CA (mutual TLS); the client's identity reaches the handler. */
+  clientCa?: string;
+  minTls?: MinTlsVersion;
+  alpn?: string[];
+  packet?: PacketMode;
+  maxFrame?: number;
+  /** `echo` (default), `exec:CMD`, a module path such as `./handler.js`, a function, or a Handler. */
+  handler?: HandlerSpec;
+  /** How `exec:` handlers talk to their process: one line per message (default) or raw frames. */
+  execFraming?: ExecFraming;
+  /** Where module handler paths are resolved from; default the process's working directory. */
+  cwd?: string;
+  /** Environment of `exec:` children; default the process's. */
+  env?: Record<string, string | undefined>;
+  maxConnections?: number;
+  handshakeTimeoutMs?: number;
+  /** Close connections with no complete message or reply for this long; an unfinished frame does not count. */
+  idleTimeoutMs?: number;
+  /** How long `close()` lets open connections finish by default. */
+  drainTimeoutMs?: number;
+  /** Emit a `message` event for every message in and out (`--verbose`). Off keeps the echo path lean. */
+  traceMessages?: boolean;
+}
+
+/** The certificate the server presents. */
+export interface ServerCertificate {
+  certPem: string;
+  fingerprint: string;
+  /** True when made in memory because no certificate was given. */
+  ephemeral: boolean;
+}
+
+/** A refused connection (over `maxConnections`). */
+export interface RefusedConnection {
+  remoteAddress: string;
+  remotePort: number;
+  open: number;
+}
+
+/** A line an `exec:` child wrote on its stderr. */
+export interface HandlerOutput {
+  id: number;
+  line: string;
+}
+
+export interface ServerStats {
+  accepted: number;
+  open: number;
+  closed: number;
+  refused: number;
+  handshakeFailures: number;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Events a TlsechoServer emits. */
+export interface ServerEvents {
+  listening: [address: AddressInfo];
+  /** A client completed its handshake. */
+  connection: [info: ConnectionInfo];
+  /** A connection closed, with its summary. */
+  disconnect: [summary: ConnectionSummary];
+  /** A handshake failed: not TLS, too old a TLS version, a bad client certificate, a timeout. */
+  tlsError: [failure: HandshakeFailure];
+  refused: [refused: RefusedConnection];
+  message: [trace: MessageTrace];
+  handlerOutput: [output: HandlerOutput];
+  /** The listening socket failed after `listen()` succeeded. */
+  error: [error: Error];
+  /** The server stopped and every connection is gone. */
+  close: [];
+}
+
+/**
+ * A framed TLS server: one handler session per connection, each connection independent of the others.
+ * Create with `createServer`, then `await listen()`.
+ */
+export class TlsechoServer extends EventEmitter<ServerEvents> implements ConnectionHost {
+  readonly options: Readonly<ServerOptions>;
+  readonly framing: Framing;
+  handler!: Handler;
+  certificate: ServerCertificate | undefined;
+  tick = 0;
+  traceMessages: boolean;
+
+  #tls: TlsServer | undefined;
+  #connections = new Set<Connection>();
+  #nextId = 1;
+  #sweeper: NodeJS.Timeout | undefined;
+  #idleTicks = 0;
+  #graceTicks = 0;
+  #closing: Promise<void> | undefined;
+  #drainTimer: NodeJS.Timeout | undefined;
+  #whenEmpty: (() => void) | undefined;
+  #stats: Omit<ServerStats, 'open'> = {
+    accepted: 0,
+    closed: 0,
+    refused: 0,
+    handshakeFailures: 0,
+    framesIn: 0,
+    framesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
+
+  constructor(options: ServerOptions = {}) {
+    super();
+    this.options = { ...options };
+    const packet = options.packet ?? SERVER_DEFAULTS.packet;
+    this.framing = createFraming(packet, options.maxFrame ?? defaultMaxFrame(packet));
+    this.traceMessages = options.traceMessages ?? false;
+    checkLimit('maxConnections', options.maxConnections, 1);
+    checkLimit('handshakeTimeoutMs', options.handshakeTimeoutMs, 1);
+    checkLimit('idleTimeoutMs', options.idleTimeoutMs, 1);
+    checkLimit('drainTimeoutMs', options.drainTimeoutMs, 0);
+  }
+
+  /** Open connections. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  get stats(): ServerStats {
+    return { ...this.#stats, open: this.#connections.size };
+  }
+
+  /** The bound address, or null before `listen()` and after `close()`. */
+  address(): AddressInfo | null {
+    const address = this.#tls?.address();
+    return address && typeof address === 'object' ? address : null;
+  }
+
+  /**
+   * Loads the handler, makes an ephemeral certificate if none was given, and starts listening. Rejects with
+   * a ConnectionError (address in use, permission denied) naming the address.
+   */
+  async listen(): Promise<AddressInfo> {
+    if (this.#tls) throw new Error('listen() was already called');
+    const options = this.options;
+    const host = options.host ?? SERVER_DEFAULTS.host;
+    const port = options.port ?? SERVER_DEFAULTS.port;
+    const [handler, certificate] = await Promise.all([
+      resolveHandler(options.handler ?? 'echo', {
+        cwd: options.cwd ?? process.cwd(),
+        env: options.env ?? process.env,
+        execFraming: options.execFraming ?? 'line',
+        framing: this.framing,
+        onStderr: (id, line) => this.emit('handlerOutput', { id, line }),
+      }),
+      this.#certificate(),
+    ]);
+    this.handler = handler;
+    this.certificate = certificate;
+    const tlsOptions = buildServerTlsOptions({
+      cert: certificate.certPem,
+      key: options.key ?? this.#ephemeralKey!,
+      passphrase: options.passphrase,
+      caChain: options.caChain,
+      clientCa: options.clientCa,
+      minTls: options.minTls,
+      alpn: options.alpn,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? SERVER_DEFAULTS.handshakeTimeoutMs,
+    });
+    this.#ephemeralKey = undefined;
+    let server: TlsServer;
+    try {
+      server = createTlsServer({ ...tlsOptions, allowHalfOpen: true, noDelay: true });
+    } catch (error) {
+      throw describeTlsSetupError(error);
+    }
+    this.#tls = server;
+    server.maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections;
+    const identifyClient = options.clientCa !== undefined;
+    server.on('secureConnection', (socket: TLSSocket) => this.#accept(socket, identifyClient));
+    server.on('tlsClientError', (error, socket) => {
+      this.#stats.handshakeFailures += 1;
+      this.emit('tlsError', classifyHandshakeFailure(error, socket));
+    });
+    server.on('drop', (data) => {
+      this.#stats.refused += 1;
+      this.emit('refused', {
+        remoteAddress: data?.remoteAddress ?? '',
+        remotePort: data?.remotePort ?? 0,
+        open: this.#connections.size,
+      });
+    });
+    const bound = await new Promise<AddressInfo>((resolve, reject) => {
+      const onError = (error: Error) => {
+        this.#tls = undefined;
+        reject(describeSocketError(error, formatAddress(host, port)));
+      };
+      server.once('error', onError);
+      server.listen({ host, port }, () => {
+        server.off('error', onError);
+        server.on('error', (error) => this.emit('error', error));
+        resolve(server.address() as AddressInfo);
+      });
+    });
+    this.#startSweeping();
+    this.emit('listening', bound);
+    return bound;
+  }
+
+  /**
+   * Stops accepting, lets open connections finish their current exchange for up to `drainMs` (default the
+   * `drainTimeoutMs` option), then closes the rest, replies already queued included. Resolves when every
+   * connection is gone. Calling it again with a shorter time cuts the wait; `destroy()` ends at once.
+   */
+  close(drainMs = this.options.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs): Promise<void> {
+    clearTimeout(this.#drainTimer);
+    const endDrain = () => {
+      for (const connection of this.#connections) connection.shutdown();
+    };
+    if (drainMs <= 0) endDrain();
+    else this.#drainTimer = setTimeout(endDrain, drainMs).unref();
+    if (this.#closing) return this.#closing;
+    this.#closing = new Promise<void>((resolve) => {
+      let pending = 2; // the listening socket, and the last connection
+      const done = () => {
+        pending -= 1;
+        if (pending > 0) return;
+        clearTimeout(this.#drainTimer);
+        this.#stopSweeping();
+        this.emit('close');
+        resolve();
+      };
+      this.#whenEmpty = done;
+      if (this.#tls) this.#tls.close(() => done());
+      else done();
+      if (this.#connections.size === 0) this.#emptied();
+      for (const connection of this.#connections) connection.drain();
+    });
+    return this.#closing;
+  }
+
+  /** Stops at once: every connection is destroyed, queued replies or not (a second Ctrl-C). */
+  destroy(): Promise<void> {
+    const closing = this.close(0);
+    for (const connection of this.#connections) connection.destroy();
+    return closing;
+  }
+
+  // --- ConnectionHost ---
+
+  traceMessage(trace: MessageTrace): void {
+    this.emit('message', trace);
+  }
+
+  connectionClosed(connection: Connection, summary: ConnectionSummary): void {
+    this.#connections.delete(connection);
+    const stats = this.#stats;
+    stats.closed += 1;
+    stats.framesIn += summary.framesIn;
+    stats.framesOut += summary.framesOut;
+    stats.bytesIn += summary.bytesIn;
+    stats.bytesOut += summary.bytesOut;
+    this.emit('disconnect', summary);
+    if (this.#connections.size === 0) this.#emptied();
+  }
+
+  #emptied(): void {
+    const whenEmpty = this.#whenEmpty;
+    this.#whenEmpty = undefined;
+    whenEmpty?.();
+  }
+
+  // --- internals ---
+
+  #ephemeralKey: string | undefined;
+
+  async #certificate(): Promise<ServerCertificate> {
+    const { cert, key } = this.options;
+    if (cert !== undefined && key !== undefined) {
+      return { certPem: cert, fingerprint: fingerprintOfPem(cert), ephemeral: false };
+    }
+    if (cert !== undefined || key !== undefined) {
+      throw new UsageError('a certificate and its key go together: give both cert and key, or neither');
+    }
+    const generated = await generateEphemeralServerCert();
+    this.#ephemeralKey = generated.keyPem;
+    return { certPem: generated.certPem, fingerprint: generated.fingerprint, ephemeral: true };
+  }
+
+  #accept(socket: TLSSocket, identifyClient: boolean): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    const connection = new Connection(this.#nextId++, socket, this, { identifyClient });
+    this.#connections.add(connection);
+    this.#stats.accepted += 1;
+    if (this.listenerCount('connection') > 0) this.emit('connection', connection.info());
+  }
+
+  #startSweeping(): void {
+    const idleMs = this.options.idleTimeoutMs ?? SERVER_DEFAULTS.idleTimeoutMs;
+    const periodMs = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, Math.floor(idleMs / 4)));
+    this.#idleTicks = Math.ceil(idleMs / periodMs);
+    this.#graceTicks = Math.ceil(Math.min(CLOSE_GRACE_MS, idleMs) / periodMs);
+    this.#sweeper = setInterval(() => this.#sweep(), periodMs).unref();
+  }
+
+  #stopSweeping(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  #sweep(): void {
+    this.tick += 1;
+    const { tick } = this;
+    for (const connection of this.#connections) connection.sweep(tick, this.#idleTicks, this.#graceTicks);
+  }
+}
+
+/** A framed TLS server with the same options as `tlsecho serve`. Nothing happens until `listen()`. */
+export function createServer(options: ServerOptions = {}): TlsechoServer {
+  return new TlsechoServer(options);
+}
+
+/** `127.0.0.1:7000`, `[::1]:7000`. */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function checkLimit(name: string, value: number | undefined, minimum: number): void {
+  if (value === undefined) return;
+  if (!Number.isFinite(value) || value < minimum) {
+    throw new UsageError(`invalid ${name} ${value}: must be a number of at least ${minimum}`);
+  }
+}
+
+function describeTlsSetupError(error: unknown): Error {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new UsageError(`cannot use the server certificate and key: ${reason}`, { cause: error });
+}
