@@ -64,7 +64,7 @@ export function withClientTlsOptions<T>(y: Argv<T>) {
     .option('insecure', {
       alias: 'k',
       type: 'boolean',
-      default: false,
+      // No default: yargs counts a defaulted flag as given, so `.conflicts('insecure', 'pin')` would refuse every --pin.
       describe: 'do not verify the server certificate (prints a warning)',
       group: TLS_GROUP,
     })
