@@ -111,16 +111,13 @@ async function generateWithSpinner(options: GencertOptions, io: Io): Promise<Gen
   // Load the CA before the spinner starts, so a bad issuer fails at once with a plain message.
   const certPath = resolve(io.cwd, options.issuer.certPath);
   const keyPath = resolve(io.cwd, options.issuer.keyPath);
+  const certLabel = displayPath(certPath, io.cwd);
+  const keyLabel = displayPath(keyPath, io.cwd);
   const [caCert, caKey] = await Promise.all([
-    loadCertificate(certPath, 'CA certificate'),
-    loadPrivateKey(keyPath, { what: 'CA key' }),
+    loadCertificate(certPath, 'CA certificate', certLabel),
+    loadPrivateKey(keyPath, { what: 'CA key', label: keyLabel }),
   ]);
-  const issuer = {
-    certPem: caCert.pem,
-    keyPem: caKey.pem,
-    certPath: displayPath(certPath, io.cwd),
-    keyPath: displayPath(keyPath, io.cwd),
-  };
+  const issuer = { certPem: caCert.pem, keyPem: caKey.pem, certPath: certLabel, keyPath: keyLabel };
   return spin(io, options, () =>
     issueCertificate({ ...common, issuer, kind: options.kind === 'client' ? 'client' : 'server', hosts }),
   );

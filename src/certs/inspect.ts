@@ -50,20 +50,31 @@ export function fingerprintOf(certPemOrDer: string | Uint8Array): string {
   return fingerprintOfDer(certPemOrDer);
 }
 
-/** The first certificate in a PEM file. `what` names it in errors, e.g. "the CA certificate". */
-export async function loadCertificate(path: string, what = 'certificate'): Promise<LoadedCertificate> {
-  const [first] = await loadCertificateBundle(path, what);
+/**
+ * The first certificate in a PEM file. `what` names it in errors (e.g. "CA certificate"), and `label` is how
+ * errors show the path (e.g. relative, as the user typed it; default `path`).
+ */
+export async function loadCertificate(
+  path: string,
+  what = 'certificate',
+  label = path,
+): Promise<LoadedCertificate> {
+  const [first] = await loadCertificateBundle(path, what, label);
   // loadCertificateBundle never returns an empty list.
   return first as LoadedCertificate;
 }
 
-/** Every certificate in a PEM file (a CA bundle), in file order. */
-export async function loadCertificateBundle(path: string, what = 'CA bundle'): Promise<LoadedCertificate[]> {
-  const text = await readTextFile(path, what);
+/** Every certificate in a PEM file (a CA bundle), in file order. `what` and `label` as for loadCertificate. */
+export async function loadCertificateBundle(
+  path: string,
+  what = 'CA bundle',
+  label = path,
+): Promise<LoadedCertificate[]> {
+  const text = await readTextFile(path, what, label);
   const blocks = pemBlocks(text);
   const certificates = blocks.filter((block) => block.label === CERTIFICATE_LABEL);
   if (certificates.length === 0) {
-    throw new FileError(`${path} is not a ${what}: ${describeContents(blocks)}`, {
+    throw new FileError(`${label} is not a ${what}: ${describeContents(blocks)}`, {
       hint: blocks.some((block) => KEY_LABELS.includes(block.label)) ? 'did you swap --cert and --key?' : undefined,
     });
   }
@@ -71,7 +82,7 @@ export async function loadCertificateBundle(path: string, what = 'CA bundle'): P
     try {
       return { path, pem: block.text + '\n', cert: new X509Certificate(block.text) };
     } catch (error) {
-      throw new FileError(`${path} holds a damaged certificate: ${reasonOf(error)}`, { cause: error });
+      throw new FileError(`${label} holds a damaged certificate: ${reasonOf(error)}`, { cause: error });
     }
   });
 }
@@ -82,14 +93,15 @@ export async function loadCertificateBundle(path: string, what = 'CA bundle'): P
  */
 export async function loadPrivateKey(
   path: string,
-  options: { passphrase?: string; what?: string } = {},
+  options: { passphrase?: string; what?: string; label?: string } = {},
 ): Promise<LoadedPrivateKey> {
   const what = options.what ?? 'private key';
-  const text = await readTextFile(path, what);
+  const label = options.label ?? path;
+  const text = await readTextFile(path, what, label);
   const blocks = pemBlocks(text);
   const block = blocks.find((candidate) => KEY_LABELS.includes(candidate.label));
   if (!block) {
-    throw new FileError(`${path} is not a ${what}: ${describeContents(blocks)}`, {
+    throw new FileError(`${label} is not a ${what}: ${describeContents(blocks)}`, {
       hint: blocks.some((candidate) => candidate.label === CERTIFICATE_LABEL)
         ? 'did you swap --cert and --key?'
         : undefined,
@@ -97,7 +109,7 @@ export async function loadPrivateKey(
   }
   const encrypted = block.label === 'ENCRYPTED PRIVATE KEY' || /^Proc-Type: 4,ENCRYPTED$/m.test(block.text);
   if (encrypted && options.passphrase === undefined) {
-    throw new FileError(`${path} is encrypted and no passphrase was given`, {
+    throw new FileError(`${label} is encrypted and no passphrase was given`, {
       code: 'ERR_KEY_ENCRYPTED',
       hint: 'decrypt it with: openssl pkey -in KEY -out KEY.plain',
     });
@@ -107,7 +119,7 @@ export async function loadPrivateKey(
     return { path, pem: block.text + '\n', key };
   } catch (error) {
     const reason = encrypted ? 'wrong passphrase or damaged key' : reasonOf(error);
-    throw new FileError(`cannot read ${what} ${path}: ${reason}`, { cause: error });
+    throw new FileError(`cannot read ${what} ${label}: ${reason}`, { cause: error });
   }
 }
 
@@ -169,11 +181,11 @@ function looksLikePem(bytes: Uint8Array): boolean {
   return Buffer.from(bytes.subarray(0, 64)).toString('latin1').includes('-----BEGIN');
 }
 
-async function readTextFile(path: string, what: string): Promise<string> {
+async function readTextFile(path: string, what: string, label: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    throw new FileError(`cannot read ${what} ${path}: ${systemReason(error)}`, { cause: error });
+    throw new FileError(`cannot read ${what} ${label}: ${systemReason(error)}`, { cause: error });
   }
 }
 

@@ -150,26 +150,30 @@ function checkFlagCombinations(argv: GencertArgs): void {
   const given = (flag: keyof GencertArgs) => argv[flag] !== undefined && argv[flag] !== false;
   if (given('ca')) {
     for (const flag of ['issuer', 'ca-cert', 'ca-key'] as const) {
-      if (given(flag)) throw new UsageError(`--ca and --${flag} cannot go together: a CA signs itself`);
+      if (given(flag)) throw flagError(`--ca and --${flag} cannot go together: a CA signs itself`);
     }
     if (given('client'))
-      throw new UsageError(
+      throw flagError(
         '--ca and --client cannot go together: make the CA first, then the client certificate with --issuer',
       );
-    if (given('host'))
-      throw new UsageError('--ca and --host cannot go together: a CA certificate names no hosts');
+    if (given('host')) throw flagError('--ca and --host cannot go together: a CA certificate names no hosts');
   }
   if (given('issuer') && (given('ca-cert') || given('ca-key'))) {
-    throw new UsageError(
+    throw flagError(
       `--issuer and --${given('ca-cert') ? 'ca-cert' : 'ca-key'} cannot go together: pass a CA folder or the two files`,
     );
   }
   if (given('ca-cert') !== given('ca-key')) {
-    throw new UsageError('--ca-cert and --ca-key go together: pass both or neither');
+    throw flagError('--ca-cert and --ca-key go together: pass both or neither');
   }
   if (given('client') && !given('issuer') && !given('ca-cert')) {
-    throw new UsageError('--client needs a CA to sign it: pass --issuer DIR (or --ca-cert and --ca-key)');
+    throw flagError('--client needs a CA to sign it: pass --issuer DIR (or --ca-cert and --ca-key)');
   }
+}
+
+// The same hint main gives other usage errors, so every flag mistake reads alike.
+function flagError(message: string): UsageError {
+  return new UsageError(message, { hint: "see 'tlsecho gencert --help'" });
 }
 
 function parseDays(value: string): number {
