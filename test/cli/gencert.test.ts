@@ -160,6 +160,16 @@ describe('making certificates', () => {
   });
 });
 
+test('a server certificate longer-lived than Apple platforms accept is made, with a warning', async () => {
+  const cwd = await makeTempDir();
+  const r = await gencert(cwd, '--days', '1000');
+  expect(r.code).toBe(0);
+  expect(r.stderr.split('\n')[0]).toBe(
+    'tlsecho: warning: the certificate is valid for more than 825 days; macOS and iOS reject such server certificates',
+  );
+  expect(r.stderr).toContain('Created a self-signed server certificate');
+});
+
 describe('never overwriting', () => {
   test('an existing file: exit 3, the file named, nothing written', async () => {
     const cwd = await makeTempDir();
@@ -290,6 +300,12 @@ describe('bad input: one line, the documented exit code, no file written', () =>
       ['--ca', '--host', 'a.test'],
       2,
       'tlsecho: --ca and --host cannot go together: a CA certificate names no hosts\n' + usageHint,
+    ],
+    [
+      ['--name', '../server'],
+      2,
+      "tlsecho: invalid --name '../server': expected a file name without folders (--out sets the folder)\n" +
+        usageHint,
     ],
     [['--issuer', 'nowhere'], 3, 'tlsecho: cannot read CA certificate nowhere/ca.crt: no such file\n'],
     [

@@ -139,6 +139,7 @@ export function withGencertOptions(y: Argv) {
       checkFlagCombinations(argv as GencertArgs);
       return true;
     })
+    .epilog('With no flags on a terminal, gencert asks what to make, then prints the equivalent command.')
     .example('$0 gencert', 'self-signed server certificate for localhost in ./certs')
     .example('$0 gencert --ca', 'a local CA in ./certs (ca.crt, ca.key)')
     .example('$0 gencert --issuer certs --host api.test', 'a server certificate signed by that CA')
@@ -165,6 +166,11 @@ function checkFlagCombinations(argv: GencertArgs): void {
   }
   if (given('ca-cert') !== given('ca-key')) {
     throw flagError('--ca-cert and --ca-key go together: pass both or neither');
+  }
+  if (argv.name !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(argv.name)) {
+    throw flagError(
+      `invalid --name '${argv.name}': expected a file name without folders (--out sets the folder)`,
+    );
   }
   if (given('client') && !given('issuer') && !given('ca-cert')) {
     throw flagError('--client needs a CA to sign it: pass --issuer DIR (or --ca-cert and --ca-key)');
