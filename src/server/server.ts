@@ -147,6 +147,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
   #closing: Promise<void> | undefined;
   #drainTimer: NodeJS.Timeout | undefined;
   #whenEmpty: (() => void) | undefined;
+  #accepting = true;
   #stats: Omit<ServerStats, 'open'> = {
     accepted: 0,
     closed: 0,
@@ -257,6 +258,16 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
   }
 
   /**
+   * Stops accepting new connections and leaves open ones alone (no drain): for `--max-accepts`, which
+   * waits for the last accepted connections to end on their own.
+   */
+  stopAccepting(): void {
+    if (!this.#accepting) return;
+    this.#accepting = false;
+    this.#tls?.close();
+  }
+
+  /**
    * Stops accepting, lets open connections finish their current exchange for up to `drainMs` (default the
    * `drainTimeoutMs` option), then closes the rest, replies already queued included. Resolves when every
    * connection is gone. Calling it again with a shorter time cuts the wait; `destroy()` ends at once.
@@ -280,7 +291,10 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
         resolve();
       };
       this.#whenEmpty = done;
-      if (this.#tls) this.#tls.close(() => done());
+      this.#accepting = false;
+      // The listening socket may already be closed (stopAccepting); 'close' still comes once the last
+      // socket it accepted is gone, and close() just reports that it was not running.
+      if (this.#tls?.listening) this.#tls.close(() => done());
       else done();
       if (this.#connections.size === 0) this.#emptied();
       for (const connection of this.#connections) connection.drain();
@@ -337,7 +351,8 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
   }
 
   #accept(socket: TLSSocket, identifyClient: boolean): void {
-    if (this.#closing) {
+    // Handshakes that were under way when we stopped accepting.
+    if (!this.#accepting) {
       socket.destroy();
       return;
     }

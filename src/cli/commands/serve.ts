@@ -1,9 +1,187 @@
-import type { CommandModule } from 'yargs';
-import type { Io } from '../io.js';
-import { notImplemented } from './not-implemented.js';
+import type { Argv, CommandModule } from 'yargs';
+import type { PacketMode } from '../../codec/limits.js';
+import { UsageError } from '../../errors.js';
+import { EXEC_FRAMINGS, type ExecFraming } from '../../server/handlers/exec.js';
+import { serve, SERVER_DEFAULTS, type ServeOptions } from '../../server/serve.js';
+import type { MinTlsVersion } from '../../tls/options.js';
+import { logLevelFrom, type Io } from '../io.js';
+import {
+  durationOption,
+  TLS_GROUP,
+  withFramingOptions,
+  withJsonOption,
+  withTlsPolicyOptions,
+} from '../option-groups.js';
 
-export const serveCommand = (_io: Io): CommandModule => ({
+const LIMITS_GROUP = 'Limits:';
+const HANDLER_GROUP = 'Handler:';
+
+/** The flags as yargs hands them over, coerced. */
+export interface ServeArgs {
+  host: string;
+  port: number;
+  packet: PacketMode;
+  maxFrame?: number;
+  minTls: MinTlsVersion;
+  alpn?: string[];
+  cert?: string;
+  key?: string;
+  keyPassphraseFile?: string;
+  caChain?: string;
+  clientCa?: string;
+  handler: string;
+  execFraming: ExecFraming;
+  maxConnections: number;
+  handshakeTimeout: number;
+  idleTimeout: number;
+  drainTimeout: number;
+  maxAccepts?: number;
+  json: boolean;
+  verbose: boolean;
+  quiet: boolean;
+  debug?: boolean;
+  color?: boolean;
+}
+
+/** Flags in, options out: pure, so a table test can pin every mapping. */
+export function toServeOptions(argv: ServeArgs): ServeOptions {
+  return {
+    host: argv.host,
+    port: argv.port,
+    packet: argv.packet,
+    maxFrame: argv.maxFrame,
+    cert: argv.cert,
+    key: argv.key,
+    keyPassphraseFile: argv.keyPassphraseFile,
+    caChain: argv.caChain,
+    clientCa: argv.clientCa,
+    minTls: argv.minTls,
+    alpn: argv.alpn,
+    handler: argv.handler,
+    execFraming: argv.execFraming,
+    maxConnections: argv.maxConnections,
+    handshakeTimeoutMs: argv.handshakeTimeout,
+    idleTimeoutMs: argv.idleTimeout,
+    drainTimeoutMs: argv.drainTimeout,
+    maxAccepts: argv.maxAccepts,
+    json: argv.json,
+    logLevel: logLevelFrom(argv),
+    color: argv.color ?? true,
+  };
+}
+
+function integerOption(flag: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) {
+  return (value: string | number) => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < minimum || number > maximum) {
+      const range = maximum === Number.MAX_SAFE_INTEGER ? `at least ${minimum}` : `${minimum} to ${maximum}`;
+      throw new UsageError(`invalid ${flag} '${value}': expected a whole number, ${range}`);
+    }
+    return number;
+  };
+}
+
+function serveBuilder(y: Argv) {
+  return withJsonOption(withTlsPolicyOptions(withFramingOptions(y)))
+    .option('host', {
+      type: 'string',
+      default: SERVER_DEFAULTS.host,
+      describe: 'address to listen on (0.0.0.0 or :: for every interface)',
+    })
+    .option('port', {
+      alias: 'p',
+      type: 'string',
+      default: String(SERVER_DEFAULTS.port),
+      describe: 'port to listen on; 0 picks a free one (the "listening on" line names it)',
+      coerce: integerOption('--port', 0, 65535),
+    })
+    .option('cert', {
+      type: 'string',
+      describe: 'certificate file (PEM); default certs/server.crt if it exists, else an ephemeral one',
+      group: TLS_GROUP,
+    })
+    .option('key', { type: 'string', describe: 'private key file (PEM) of --cert', group: TLS_GROUP })
+    .option('key-passphrase-file', {
+      type: 'string',
+      describe: 'file holding the passphrase of an encrypted --key (asked for on a terminal otherwise)',
+      group: TLS_GROUP,
+    })
+    .option('ca-chain', {
+      type: 'string',
+      describe: 'intermediate CA certificates to send after --cert',
+      group: TLS_GROUP,
+    })
+    .option('client-ca', {
+      type: 'string',
+      describe: 'require client certificates issued by this CA (mutual TLS)',
+      group: TLS_GROUP,
+    })
+    .option('handler', {
+      type: 'string',
+      default: 'echo',
+      describe: 'echo, exec:COMMAND (one process per connection), or a module such as ./handler.js',
+      group: HANDLER_GROUP,
+    })
+    .option('exec-framing', {
+      type: 'string',
+      choices: EXEC_FRAMINGS,
+      default: 'line',
+      describe: 'exec: one line per message on stdin/stdout, or raw frames both ways',
+      group: HANDLER_GROUP,
+    })
+    .option('max-connections', {
+      type: 'string',
+      default: String(SERVER_DEFAULTS.maxConnections),
+      describe: 'open connections at most; more are refused at once',
+      group: LIMITS_GROUP,
+      coerce: integerOption('--max-connections', 1),
+    })
+    .option(
+      'handshake-timeout',
+      durationOption('time a client has to complete the TLS handshake', '10s', LIMITS_GROUP),
+    )
+    .option(
+      'idle-timeout',
+      durationOption(
+        'close a connection after this long without a complete message or reply (a frame trickling in does not count)',
+        '5m',
+        LIMITS_GROUP,
+      ),
+    )
+    .option(
+      'drain-timeout',
+      durationOption('on SIGINT/SIGTERM, how long open connections get to finish', '10s', LIMITS_GROUP),
+    )
+    .option('max-accepts', {
+      type: 'string',
+      describe: 'exit (0) after this many connections have been served',
+      group: LIMITS_GROUP,
+      coerce: integerOption('--max-accepts', 1),
+    })
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      default: false,
+      describe: 'also log every message (a short escaped preview)',
+    })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'log errors only' })
+    .check((argv) => {
+      if (argv.verbose && argv.quiet) throw new UsageError('--verbose and --quiet cannot go together');
+      if ((argv.cert === undefined) !== (argv.key === undefined)) {
+        throw new UsageError('--cert and --key go together: pass both or neither');
+      }
+      if (argv['key-passphrase-file'] !== undefined && argv.key === undefined) {
+        throw new UsageError('--key-passphrase-file needs --key');
+      }
+      return true;
+    });
+}
+
+export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
   command: 'serve',
   describe: 'run a TLS server that handles framed messages (echo by default)',
-  handler: () => notImplemented('serve'),
+  builder: (y) => serveBuilder(y) as unknown as Argv<ServeArgs>,
+  handler: async (argv) => {
+    await serve(toServeOptions(argv), io);
+  },
 });

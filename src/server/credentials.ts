@@ -1,0 +1,134 @@
+import { access, readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { isInteractive, type Io } from '../cli/io.js';
+import { promptPassword } from '../cli/prompts.js';
+import {
+  keyMatchesCertificate,
+  loadCertificate,
+  loadCertificateBundle,
+  loadPrivateKey,
+  systemReason,
+} from '../certs/inspect.js';
+import { FileError, UsageError, isTlsechoError } from '../errors.js';
+
+/** Where `serve` looks for a certificate when given none: what `tlsecho gencert` writes by default. */
+export const DEFAULT_CERT_FILE = join('certs', 'server.crt');
+export const DEFAULT_KEY_FILE = join('certs', 'server.key');
+
+/** Paths as the user gave them, relative to the working directory. */
+export interface CredentialPaths {
+  cert?: string;
+  key?: string;
+  keyPassphraseFile?: string;
+  caChain?: string;
+  clientCa?: string;
+  /** Prompts are off with --json even on a terminal. */
+  json?: boolean;
+}
+
+/** PEM texts for createServer. No cert and key means: make an ephemeral one. */
+export interface ServerCredentials {
+  cert?: string;
+  key?: string;
+  passphrase?: string;
+  caChain?: string;
+  clientCa?: string;
+  /** Which files the certificate and key came from, for the log. */
+  certFile?: string;
+  keyFile?: string;
+}
+
+/**
+ * Reads the server's certificate and key (the given ones, else ./certs/server.crt and server.key when
+ * both exist), the chain and the client CA. Every failure is a FileError naming the file. An encrypted key
+ * takes its passphrase from `keyPassphraseFile`, or asks for it when a person is at a terminal.
+ */
+export async function loadServerCredentials(paths: CredentialPaths, io: Io): Promise<ServerCredentials> {
+  if ((paths.cert === undefined) !== (paths.key === undefined)) {
+    throw new UsageError('--cert and --key go together: pass both or neither');
+  }
+  let certFile = paths.cert;
+  let keyFile = paths.key;
+  if (certFile === undefined && (await bothExist(io, DEFAULT_CERT_FILE, DEFAULT_KEY_FILE))) {
+    certFile = DEFAULT_CERT_FILE;
+    keyFile = DEFAULT_KEY_FILE;
+  }
+  const credentials: ServerCredentials = {};
+  if (certFile !== undefined && keyFile !== undefined) {
+    const cert = await loadCertificate(pathIn(io, certFile), 'certificate');
+    const passphrase =
+      paths.keyPassphraseFile === undefined ? undefined : await readPassphrase(io, paths.keyPassphraseFile);
+    const key = await loadKey(io, keyFile, passphrase, paths.json ?? false);
+    if (!keyMatchesCertificate(cert.pem, key.key)) {
+      throw new FileError(`${keyFile} is not the private key of ${certFile}`, {
+        code: 'ERR_KEY_MISMATCH',
+        hint: 'pass the key that was made with this certificate',
+      });
+    }
+    credentials.cert = cert.pem;
+    credentials.key = key.pem;
+    if (key.passphrase !== undefined) credentials.passphrase = key.passphrase;
+    credentials.certFile = certFile;
+    credentials.keyFile = keyFile;
+  }
+  if (paths.caChain !== undefined) {
+    const chain = await loadCertificateBundle(pathIn(io, paths.caChain), 'certificate chain');
+    credentials.caChain = chain.map((entry) => entry.pem).join('');
+  }
+  if (paths.clientCa !== undefined) {
+    const cas = await loadCertificateBundle(pathIn(io, paths.clientCa), 'CA certificate');
+    credentials.clientCa = cas.map((entry) => entry.pem).join('');
+  }
+  return credentials;
+}
+
+async function loadKey(
+  io: Io,
+  keyFile: string,
+  passphrase: string | undefined,
+  json: boolean,
+): Promise<{ pem: string; key: import('node:crypto').KeyObject; passphrase?: string }> {
+  const path = pathIn(io, keyFile);
+  try {
+    const loaded = await loadPrivateKey(path, { passphrase });
+    return { pem: loaded.pem, key: loaded.key, passphrase };
+  } catch (error) {
+    const encrypted = isTlsechoError(error) && error.code === 'ERR_KEY_ENCRYPTED';
+    if (!encrypted) throw error;
+    if (!isInteractive(io, { json })) {
+      throw new FileError(`${keyFile} is encrypted and no passphrase was given`, {
+        code: 'ERR_KEY_ENCRYPTED',
+        hint: 'pass --key-passphrase-file FILE',
+        cause: error,
+      });
+    }
+  }
+  const asked = await promptPassword(io, `Passphrase for ${keyFile}:`);
+  const loaded = await loadPrivateKey(path, { passphrase: asked });
+  return { pem: loaded.pem, key: loaded.key, passphrase: asked };
+}
+
+async function readPassphrase(io: Io, file: string): Promise<string> {
+  try {
+    // The file's last newline is not part of the passphrase (echo "secret" > file).
+    return (await readFile(pathIn(io, file), 'utf8')).replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new FileError(`cannot read passphrase file ${file}: ${systemReason(error)}`, { cause: error });
+  }
+}
+
+async function bothExist(io: Io, ...files: string[]): Promise<boolean> {
+  try {
+    await Promise.all(files.map((file) => access(pathIn(io, file))));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Relative paths are relative to io.cwd; when that is the process's directory the path is kept as the user
+// typed it, so error messages show it the same way.
+function pathIn(io: Io, file: string): string {
+  if (isAbsolute(file) || io.cwd === process.cwd()) return file;
+  return resolve(io.cwd, file);
+}

@@ -1,0 +1,183 @@
+import { createLogger, useColor, type Io, type Logger, type LogLevel } from '../cli/io.js';
+import type { PacketMode } from '../codec/limits.js';
+import type { MinTlsVersion } from '../tls/options.js';
+import { formatDuration } from '../units.js';
+import { loadServerCredentials, type ServerCredentials } from './credentials.js';
+import type { ExecFraming } from './handlers/exec.js';
+import { logServerEvents } from './server-log.js';
+import { createServer, formatAddress, SERVER_DEFAULTS, type TlsechoServer } from './server.js';
+
+/** What `tlsecho serve` was asked to do, flags parsed: paths, not file contents. */
+export interface ServeOptions {
+  host: string;
+  port: number;
+  packet: PacketMode;
+  maxFrame?: number;
+  cert?: string;
+  key?: string;
+  keyPassphraseFile?: string;
+  caChain?: string;
+  clientCa?: string;
+  minTls: MinTlsVersion;
+  alpn?: string[];
+  handler: string;
+  execFraming: ExecFraming;
+  maxConnections: number;
+  handshakeTimeoutMs: number;
+  idleTimeoutMs: number;
+  drainTimeoutMs: number;
+  /** Exit after this many connections have been accepted and have closed. */
+  maxAccepts?: number;
+  json: boolean;
+  logLevel: LogLevel;
+  color: boolean;
+}
+
+/**
+ * Runs the server until it is told to stop: SIGINT/SIGTERM (drain, then exit; a second signal closes
+ * everything at once) or `maxAccepts` connections served. Resolves when every connection is closed;
+ * rejects with a typed error when the server cannot start.
+ */
+export async function serve(options: ServeOptions, io: Io): Promise<void> {
+  const log = createLogger(io.stderr, {
+    json: options.json,
+    level: options.logLevel,
+    color: useColor(io, { json: options.json, color: options.color }),
+  });
+  const credentials = await loadServerCredentials(options, io);
+  const server = createServer({
+    host: options.host,
+    port: options.port,
+    cert: credentials.cert,
+    key: credentials.key,
+    passphrase: credentials.passphrase,
+    caChain: credentials.caChain,
+    clientCa: credentials.clientCa,
+    minTls: options.minTls,
+    alpn: options.alpn,
+    packet: options.packet,
+    maxFrame: options.maxFrame,
+    handler: options.handler,
+    execFraming: options.execFraming,
+    cwd: io.cwd,
+    env: io.env,
+    maxConnections: options.maxConnections,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs,
+    drainTimeoutMs: options.drainTimeoutMs,
+    traceMessages: log.enabled('verbose'),
+  });
+  logServerEvents(server, log, { maxConnections: options.maxConnections });
+  const closed = new Promise<void>((resolve) => server.once('close', resolve));
+  const stopWatching = watchSignals(server, io, log, options.drainTimeoutMs);
+  try {
+    await server.listen();
+    announce(server, options, credentials, log);
+    if (options.maxAccepts !== undefined) stopAfter(server, options.maxAccepts, log);
+    await closed;
+    const stats = server.stats;
+    log.info(`stopped after ${stats.accepted} ${stats.accepted === 1 ? 'connection' : 'connections'}`, {
+      event: 'stopped',
+      ...stats,
+    });
+  } finally {
+    stopWatching();
+  }
+}
+
+// Certificate first, readiness last: a script that waits for "listening on" has everything it needs then.
+function announce(
+  server: TlsechoServer,
+  options: ServeOptions,
+  credentials: ServerCredentials,
+  log: Logger,
+): void {
+  const address = server.address()!;
+  const bound = formatAddress(address.address, address.port);
+  const certificate = server.certificate!;
+  if (certificate.ephemeral) {
+    const target = formatAddress(connectHost(address.address), address.port);
+    const connect = `tlsecho connect --pin ${certificate.fingerprint} ${target}`;
+    log.info(
+      `no certificate given and none in certs/: using an ephemeral self-signed one for localhost, 127.0.0.1 and ::1 (${certificate.fingerprint})`,
+      { event: 'certificate', ephemeral: true, fingerprint: certificate.fingerprint },
+    );
+    log.info(`verify it with: ${connect}`, {
+      event: 'connect-command',
+      fingerprint: certificate.fingerprint,
+      command: connect,
+    });
+  } else {
+    log.info(`certificate ${credentials.certFile ?? ''} (${certificate.fingerprint})`, {
+      event: 'certificate',
+      ephemeral: false,
+      file: credentials.certFile,
+      fingerprint: certificate.fingerprint,
+    });
+  }
+  const mtls = credentials.clientCa !== undefined ? ', client certificates required' : '';
+  log.info(`listening on ${bound} (packet ${options.packet}, ${server.handler.name}${mtls})`, {
+    event: 'listening',
+    address: address.address,
+    port: address.port,
+    packet: options.packet,
+    handler: server.handler.name,
+    clientCertificates: credentials.clientCa !== undefined,
+    fingerprint: certificate.fingerprint,
+  });
+}
+
+// A wildcard address is not something to connect to; the loopback of the same family is.
+function connectHost(address: string): string {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '::1';
+  return address;
+}
+
+function watchSignals(server: TlsechoServer, io: Io, log: Logger, drainMs: number): () => void {
+  let received = 0;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    received += 1;
+    if (received === 1) {
+      const open = server.connections;
+      log.info(
+        open === 0
+          ? `${signal}: shutting down`
+          : `${signal}: shutting down, letting ${open} open ${open === 1 ? 'connection' : 'connections'} finish (up to ${formatDuration(drainMs)}; signal again to close now)`,
+        { event: 'shutdown', signal, open, drainTimeoutMs: drainMs },
+      );
+      void server.close(drainMs);
+    } else {
+      log.warn(`${signal} again: closing ${server.connections} connections now`, {
+        event: 'shutdown-now',
+        signal,
+      });
+      void server.destroy();
+    }
+  };
+  const offInt = io.onSignal('SIGINT', () => onSignal('SIGINT'));
+  const offTerm = io.onSignal('SIGTERM', () => onSignal('SIGTERM'));
+  return () => {
+    offInt();
+    offTerm();
+  };
+}
+
+// Accept exactly `count` connections, then wait for them to end on their own and stop.
+function stopAfter(server: TlsechoServer, count: number, log: Logger): void {
+  let accepted = 0;
+  let closed = 0;
+  server.on('connection', () => {
+    accepted += 1;
+    if (accepted === count) server.stopAccepting();
+  });
+  server.on('disconnect', () => {
+    closed += 1;
+    if (closed === count) {
+      log.debug(`served ${count} connections (--max-accepts): stopping`, { event: 'max-accepts' });
+      void server.close(0);
+    }
+  });
+}
+
+export { SERVER_DEFAULTS };

@@ -1,0 +1,160 @@
+import type { Logger } from '../cli/io.js';
+import { formatDuration, formatSize } from '../units.js';
+import type { ConnectionInfo, ConnectionSummary, CloseReason } from './connection.js';
+import { previewBytes } from './preview.js';
+import type { TlsechoServer } from './server.js';
+
+const REASON_TEXT: Record<CloseReason, string> = {
+  'client-closed': 'client closed',
+  'idle-timeout': 'idle timeout',
+  'too-large': 'frame too large',
+  'protocol-error': 'protocol error',
+  'handler-failed': 'handler failed',
+  'handler-exited': 'handler exited',
+  shutdown: 'shutdown',
+  error: 'error',
+};
+
+/**
+ * One log line per connection event, on the logger (stderr): accepted, closed with its summary, refused,
+ * failed handshakes, and with `verbose` every message. `--json` turns each into a JSON line with an `event`
+ * field and the same facts as fields.
+ */
+export function logServerEvents(
+  server: TlsechoServer,
+  log: Logger,
+  options: { maxConnections: number },
+): void {
+  server.on('connection', (info) =>
+    log.info(`[#${info.id}] accepted ${describeAccepted(info)}`, acceptedFields(info)),
+  );
+  server.on('disconnect', (summary) => {
+    const level = closeLevel(summary);
+    log[level](`[#${summary.id}] closed ${describeClosed(summary)}`, closedFields(summary));
+  });
+  server.on('tlsError', (failure) => {
+    const peer = peerOf(failure.remoteAddress, failure.remotePort);
+    const level = failure.kind === 'reset' ? 'info' : 'warn';
+    log[level](`handshake with ${peer} failed: ${failure.reason}`, {
+      event: 'handshake-failed',
+      kind: failure.kind,
+      remoteAddress: failure.remoteAddress,
+      remotePort: failure.remotePort,
+      code: failure.code,
+    });
+  });
+  server.on('refused', (refused) => {
+    const peer = peerOf(refused.remoteAddress, refused.remotePort);
+    log.warn(`refused ${peer}: ${options.maxConnections} connections already open (--max-connections)`, {
+      event: 'refused',
+      remoteAddress: refused.remoteAddress,
+      remotePort: refused.remotePort,
+      open: refused.open,
+    });
+  });
+  server.on('handlerOutput', ({ id, line }) =>
+    log.info(`[#${id}] handler stderr: ${JSON.stringify(line)}`, { event: 'handler-stderr', id, line }),
+  );
+  server.on('error', (error) => log.error(`server error: ${error.message}`, { event: 'server-error' }));
+  if (log.enabled('verbose')) {
+    server.on('message', ({ id, direction, message }) => {
+      const verb = direction === 'in' ? 'received' : 'sent';
+      log.verbose(`[#${id}] ${verb} ${formatSize(message.length)}: ${previewBytes(message)}`, {
+        event: 'message',
+        id,
+        direction,
+        bytes: message.length,
+        preview: previewBytes(message),
+      });
+    });
+  }
+}
+
+function describeAccepted(info: ConnectionInfo): string {
+  const parts = [peerOf(info.remoteAddress, info.remotePort), info.protocol ?? 'unknown TLS', info.cipher];
+  if (info.alpnProtocol) parts.push(`alpn ${info.alpnProtocol}`);
+  if (info.client) {
+    const name = info.client.commonName !== undefined ? `CN=${info.client.commonName}` : info.client.subject;
+    parts.push(`client ${name} ${info.client.fingerprint}`);
+  }
+  return parts.join(' ');
+}
+
+function acceptedFields(info: ConnectionInfo): Record<string, unknown> {
+  return {
+    event: 'accepted',
+    id: info.id,
+    remoteAddress: info.remoteAddress,
+    remotePort: info.remotePort,
+    protocol: info.protocol,
+    cipher: info.cipher,
+    alpn: info.alpnProtocol,
+    client: info.client,
+  };
+}
+
+function describeClosed(summary: ConnectionSummary): string {
+  const traffic =
+    `${summary.framesIn} ${plural(summary.framesIn, 'frame')} in (${formatSize(summary.bytesIn)}), ` +
+    `${summary.framesOut} out (${formatSize(summary.bytesOut)})`;
+  return `${peerOf(summary.remoteAddress, summary.remotePort)} after ${formatDuration(summary.durationMs)}: ${reasonText(summary)}; ${traffic}`;
+}
+
+/** `client closed`, `handler failed: boom`, `handler exited (exit code 1)`. */
+export function reasonText(summary: ConnectionSummary): string {
+  let text = REASON_TEXT[summary.reason];
+  if (summary.error && summary.reason !== 'handler-exited') text += `: ${firstLine(summary.error.message)}`;
+  const exit = summary.handlerExit;
+  if (exit) {
+    const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
+    text += summary.reason === 'handler-exited' ? ` (${how})` : `; handler exited (${how})`;
+  }
+  return text;
+}
+
+function closedFields(summary: ConnectionSummary): Record<string, unknown> {
+  return {
+    event: 'closed',
+    id: summary.id,
+    remoteAddress: summary.remoteAddress,
+    remotePort: summary.remotePort,
+    reason: summary.reason,
+    error: summary.error ? firstLine(summary.error.message) : undefined,
+    errorCode: (summary.error as { code?: string } | undefined)?.code,
+    exitCode: summary.handlerExit?.exitCode,
+    signal: summary.handlerExit?.signal ?? undefined,
+    durationMs: summary.durationMs,
+    framesIn: summary.framesIn,
+    framesOut: summary.framesOut,
+    bytesIn: summary.bytesIn,
+    bytesOut: summary.bytesOut,
+  };
+}
+
+function closeLevel(summary: ConnectionSummary): 'error' | 'warn' | 'info' {
+  switch (summary.reason) {
+    case 'handler-failed':
+      return 'error';
+    case 'too-large':
+    case 'protocol-error':
+    case 'error':
+      return 'warn';
+    case 'handler-exited':
+      return summary.handlerExit?.exitCode === 0 ? 'info' : 'warn';
+    default:
+      return 'info';
+  }
+}
+
+function peerOf(address: string, port: number): string {
+  if (address === '') return 'unknown peer';
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function plural(count: number, word: string): string {
+  return count === 1 ? word : `${word}s`;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
