@@ -46,7 +46,7 @@ function inflateTerm(buf: Buffer, limits: EtfLimits): Buffer {
   const headerEnd = 6;
   if (buf.length < headerEnd) {
     throw new EtfError(
-      'invalid Erlang term: compressed term ends inside its 4-byte size',
+      `invalid Erlang term: compressed term ends inside its 4-byte size at byte ${buf.length}`,
       'ERR_ETF_INVALID',
       buf.length,
     );
@@ -54,7 +54,7 @@ function inflateTerm(buf: Buffer, limits: EtfLimits): Buffer {
   const declared = buf.readUInt32BE(2);
   if (declared > limits.maxDecompressed) {
     throw new EtfError(
-      `compressed Erlang term declares ${declared} bytes, above the ${limits.maxDecompressed}-byte limit (maxDecompressed)`,
+      `compressed Erlang term declares ${declared} bytes, above the ${limits.maxDecompressed}-byte limit (maxDecompressed) at byte 2`,
       'ERR_ETF_LIMIT',
       2,
     );
@@ -68,8 +68,8 @@ function inflateTerm(buf: Buffer, limits: EtfLimits): Buffer {
     const tooLarge = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
     throw new EtfError(
       tooLarge
-        ? `invalid Erlang term: compressed term inflates to more than its declared ${declared} bytes`
-        : `invalid Erlang term: compressed data does not inflate (${(error as Error).message})`,
+        ? `invalid Erlang term: compressed term inflates to more than its declared ${declared} bytes at byte ${headerEnd}`
+        : `invalid Erlang term: compressed data does not inflate (${(error as Error).message}) at byte ${headerEnd}`,
       'ERR_ETF_INVALID',
       headerEnd,
       { cause: error },
@@ -77,7 +77,7 @@ function inflateTerm(buf: Buffer, limits: EtfLimits): Buffer {
   }
   if (inflated.length !== declared) {
     throw new EtfError(
-      `invalid Erlang term: compressed term inflates to ${inflated.length} bytes, not the declared ${declared}`,
+      `invalid Erlang term: compressed term inflates to ${inflated.length} bytes, not the declared ${declared} at byte ${headerEnd}`,
       'ERR_ETF_INVALID',
       headerEnd,
     );
