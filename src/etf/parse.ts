@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { compareTerms } from './compare.js';
+import { encodeTerm } from './encode.js';
 import { DEFAULT_ETF_LIMITS } from './limits.js';
 import { codePointsToString, isAtomStart, isNameChar } from './syntax.js';
 import { MAX_ATOM_CHARACTERS } from './tags.js';
@@ -187,25 +187,27 @@ class TermParser {
 
   #map(depth: number): Term {
     this.#pos += 2; // #{
-    const entries: [Term, Term][] = [];
+    // Keyed by each key's encoding, so that a map of many keys is read in linear time.
+    const entries = new Map<string, [Term, Term]>();
+    const done = (): Term => ({ type: 'map', entries: [...entries.values()] });
     this.#skipSpace();
     if (this.#peek() === '}') {
       this.#pos++;
-      return { type: 'map', entries };
+      return done();
     }
     for (;;) {
       const key = this.#term(depth + 1);
       this.#expect('=>', "'=>' after a map key");
       const value = this.#term(depth + 1);
       // As in Erlang, #{a => 1, a => 2} is #{a => 2}.
-      const same = entries.findIndex((entry) => compareTerms(entry[0], key) === 0);
-      if (same >= 0) entries.splice(same, 1);
-      entries.push([key, value]);
+      const identity = encodeTerm(key).toString('latin1');
+      entries.delete(identity);
+      entries.set(identity, [key, value]);
       this.#skipSpace();
       const char = this.#peek();
       this.#pos++;
       if (char === ',') continue;
-      if (char === '}') return { type: 'map', entries };
+      if (char === '}') return done();
       this.#pos--;
       this.#fail(`expected ',' or '}' in a map, found ${this.#describe()}`);
     }

@@ -200,3 +200,12 @@ describe('formatTerm and parseTerm are inverses', () => {
     );
   });
 });
+
+test('a map literal of 100,000 keys parses in linear time', () => {
+  const text = `#{${Array.from({ length: 100_000 }, (_, i) => `k${i} => ${i}`).join(', ')}, k0 => last}`;
+  const started = performance.now();
+  const term = parseTerm(text);
+  expect(performance.now() - started).toBeLessThan(3000);
+  expect(term.type === 'map' && term.entries.length).toBe(100_000);
+  expect(term.type === 'map' && formatTerm(term.entries[99_999]?.[1] ?? list([]))).toBe('last');
+});
