@@ -4,9 +4,6 @@ import { createLogger, useColor, type Io, type Logger } from '../cli/io.js';
 import { startSpinner } from '../cli/spinner.js';
 import { CERT_FILE_MODE, KEY_FILE_MODE, checkTargets, writeCertificateSet, type OutputFile } from './files.js';
 import {
-  APPLE_MAX_SERVER_DAYS,
-  DEFAULT_CA_DAYS,
-  DEFAULT_LEAF_DAYS,
   generateCa,
   generateSelfSigned,
   issueCertificate,
@@ -15,6 +12,7 @@ import {
 import { DEFAULT_HOSTS } from './hosts.js';
 import { loadCertificate, loadPrivateKey } from './inspect.js';
 import type { KeyType } from './key-types.js';
+import { APPLE_MAX_SERVER_DAYS, DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS } from './validity.js';
 
 /** What `gencert` makes: a self-signed server certificate, a local CA, or a certificate issued by a CA. */
 export const CERTIFICATE_KINDS = ['self-signed', 'ca', 'server', 'client'] as const;

@@ -12,18 +12,10 @@ import {
   type KeyType,
 } from './key-types.js';
 import { keyMatchesCertificate } from './inspect.js';
+import { DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, MAX_DAYS } from './validity.js';
 import { x509 } from './x509.js';
 
-// Leaf certificates live 820 days (2 years 3 months, as mkcert's do). Apple platforms reject TLS server
-// certificates valid for more than 825 days, counted from notBefore, so with the backdating below the total
-// stays under that line. See https://support.apple.com/en-us/HT210176
-export const DEFAULT_LEAF_DAYS = 820;
-/** The longest validity Apple platforms accept for a TLS server certificate. */
-export const APPLE_MAX_SERVER_DAYS = 825;
-// A local CA is installed once and should outlive many leaves; mkcert uses 10 years too.
-export const DEFAULT_CA_DAYS = 3650;
-/** The longest validity we issue; anything longer is almost certainly a typo (e.g. days meant as hours). */
-export const MAX_DAYS = 7300;
+export { APPLE_MAX_SERVER_DAYS, DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, MAX_DAYS } from './validity.js';
 
 // Peers whose clocks run a little behind ours would otherwise see a certificate "not yet valid".
 const BACKDATE_MS = 60 * 60 * 1000;

@@ -2,7 +2,6 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { readFile } from 'node:fs/promises';
 import { FileError } from '../errors.js';
 import { fingerprintOfDer, fingerprintOfPem } from './fingerprint.js';
-import { x509 } from './x509.js';
 
 export { parsePin } from './fingerprint.js';
 
@@ -135,24 +134,40 @@ export function keyMatchesCertificate(certPem: string | Buffer, keyPem: string |
 
 /** Subject, names, issuer and validity of a certificate, for logs and `--json` output. */
 export function describeCertificate(certificate: string | Buffer | X509Certificate): CertificateDescription {
-  const nodeCert = certificate instanceof X509Certificate ? certificate : new X509Certificate(certificate);
-  // Node prints IPv6 SANs expanded and DNs one attribute per line; @peculiar/x509 gives the usual forms.
-  const parsed = new x509.X509Certificate(nodeCert.raw);
-  const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
-  const commonName = parsed.subjectName.getField('CN')[0];
+  // node:crypto alone: parsing stays in OpenSSL and loading this module stays cheap.
+  const cert = certificate instanceof X509Certificate ? certificate : new X509Certificate(certificate);
   return {
-    subject: parsed.subject,
-    commonName,
-    sans: san ? san.names.toJSON().map((name) => name.value) : [],
-    issuer: parsed.issuer,
-    notBefore: parsed.notBefore,
-    notAfter: parsed.notAfter,
+    subject: formatName(cert.subject),
+    commonName: /^CN=(.*)$/m.exec(cert.subject)?.[1],
+    sans: parseSubjectAltNames(cert.subjectAltName),
+    issuer: formatName(cert.issuer),
+    notBefore: new Date(cert.validFrom),
+    notAfter: new Date(cert.validTo),
     // Not checkIssued(): OpenSSL's issuer check also wants keyCertSign, which a self-signed leaf lacks.
-    selfSigned: nodeCert.subject === nodeCert.issuer && nodeCert.verify(nodeCert.publicKey),
-    isCa: nodeCert.ca,
-    fingerprint: fingerprintOfDer(nodeCert.raw),
-    serialNumber: parsed.serialNumber,
+    selfSigned: cert.subject === cert.issuer && cert.verify(cert.publicKey),
+    isCa: cert.ca,
+    fingerprint: fingerprintOfDer(cert.raw),
+    serialNumber: cert.serialNumber.toLowerCase(),
   };
+}
+
+// Node prints a distinguished name one attribute per line; logs want the one-line RFC 4514 look.
+function formatName(name: string): string {
+  return name.split('\n').join(', ');
+}
+
+// Node's form: `DNS:a.test, IP Address:0:0:0:0:0:0:0:1`, values with special characters JSON-quoted.
+const SAN_ENTRY = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/g;
+
+function parseSubjectAltNames(text: string | undefined): string[] {
+  if (!text) return [];
+  return [...text.matchAll(SAN_ENTRY)].map(([, type, raw = '']) => {
+    const value = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+    if (type === 'DNS') return value;
+    // The URL parser writes IPv6 addresses in their short RFC 5952 form: 0:0:0:0:0:0:0:1 becomes ::1.
+    if (type === 'IP Address') return value.includes(':') ? new URL(`http://[${value}]/`).hostname.slice(1, -1) : value;
+    return `${type}:${value}`;
+  });
 }
 
 /** One line for logs: `CN=localhost (localhost, 127.0.0.1) issued by …, valid until …, sha256:…`. */

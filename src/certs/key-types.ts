@@ -1,11 +1,12 @@
-import { type KeyObject, type webcrypto } from 'node:crypto';
+import { webcrypto, type KeyObject } from 'node:crypto';
 import { FileError } from '../errors.js';
-import { subtle } from './x509.js';
 
 /** The key types `gencert --key-type` offers. ECDSA P-256 is the default: small, fast, accepted everywhere. */
 export const KEY_TYPES = ['ec-p256', 'ec-p384', 'ed25519', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
 export const DEFAULT_KEY_TYPE: KeyType = 'ec-p256';
+
+const subtle = webcrypto.subtle;
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 type CryptoKey = webcrypto.CryptoKey;

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { gencert, type CertificateKind, type GencertOptions } from '../../certs/gencert.js';
-import { MAX_DAYS } from '../../certs/generate.js';
+import type { CertificateKind, GencertOptions } from '../../certs/gencert.js';
 import { DEFAULT_KEY_TYPE, KEY_TYPES, isKeyType, type KeyType } from '../../certs/key-types.js';
+import { MAX_DAYS } from '../../certs/validity.js';
 import { UsageError } from '../../errors.js';
-import { runGencertWizard } from '../gencert-wizard.js';
 import { isInteractive, type Io } from '../io.js';
 import { withJsonOption } from '../option-groups.js';
 
@@ -54,7 +53,10 @@ export const gencertCommand = (io: Io): CommandModule<object, GencertArgs> => ({
   describe: 'make a self-signed certificate, a local CA, or certificates issued by it',
   builder: (y) => withGencertOptions(y),
   handler: async (argv) => {
+    // Loaded here, not at the top: the X.509 library and the prompts cost every other command start-up time.
+    const { gencert } = await import('../../certs/gencert.js');
     if (noFlagsGiven(argv) && isInteractive(io, { json: argv.json, yes: argv.yes })) {
+      const { runGencertWizard } = await import('../gencert-wizard.js');
       const { options, command } = await runGencertWizard(io);
       await gencert(options, io);
       io.stderr.write(`\nTo do the same without questions:\n  ${command}\n`);
