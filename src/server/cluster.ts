@@ -37,6 +37,12 @@ export const WORKER_SLOT_ENV = '_TLSECHO_WORKER_SLOT';
 const CONNECTION_CLOSED_MESSAGE = 'tlsecho:connection-closed';
 /** The primary tells a worker to stop: the first time drains, the second stops at once (like signals). */
 const STOP_MESSAGE = 'tlsecho:stop';
+/** A worker asks for its setup; the primary answers with a SetupMessage. */
+const SETUP_REQUEST_MESSAGE = 'tlsecho:setup-request';
+interface SetupMessage {
+  type: 'tlsecho:setup';
+  data: unknown;
+}
 
 /** `--workers`: a count or `auto` (one per core the process may use), validated. */
 export function parseWorkers(value: string | number): number {
@@ -70,8 +76,21 @@ export interface SupervisorOptions {
   /** Script and arguments each worker runs; default this process's own, so workers re-run the command. */
   exec?: string;
   args?: string[];
+  /**
+   * Sent to each worker that asks (`requestSetup`): what the primary prepared once for all of them, such
+   * as credentials it loaded or a certificate it made. Over IPC rather than the environment, so secrets do
+   * not reach the workers' child processes.
+   */
+  setup?: unknown;
   /** Called once, when every worker is listening: the place for the readiness line. */
   onReady?: (address: AddressInfo) => void;
+}
+
+/** How supervision ended. */
+export interface SupervisorResult {
+  exitCode: number;
+  /** Why the cluster could not start, when a worker failed before every worker was listening. */
+  failure?: string;
 }
 
 interface Slot {
@@ -100,16 +119,17 @@ export function workerLabel(slot: number): string {
  * Resolves with the exit code: 0 after a clean stop; a worker's own code if one fails before the cluster
  * was ever ready (a bad certificate or a port in use is the same in every worker, so restarting is futile).
  */
-export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger): Promise<number> {
+export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger): Promise<SupervisorResult> {
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const slots: Slot[] = [];
   let ready = false;
   let stopping = false;
   let exitCode: number = ExitCode.OK;
+  let failure: string | undefined;
   let closedConnections = 0;
   let killTimer: NodeJS.Timeout | undefined;
-  let finish: (code: number) => void = () => {};
-  const done = new Promise<number>((resolve) => {
+  let finish: (result: SupervisorResult) => void = () => {};
+  const done = new Promise<SupervisorResult>((resolve) => {
     finish = resolve;
   });
 
@@ -126,7 +146,7 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
     const worker = cluster.fork({ ...options.env, [WORKER_SLOT_ENV]: String(slot.id) });
     slot.worker = worker;
     slot.pid = worker.process.pid;
-    worker.on('message', (message: unknown) => onMessage(message));
+    worker.on('message', (message: unknown) => onMessage(worker, message));
     worker.on('error', (error: Error) => {
       log.error(`worker ${workerLabel(slot.id)}: ${error.message}`, { worker: slot.id });
     });
@@ -169,8 +189,8 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
       return;
     }
     if (!ready) {
-      // The worker printed its own error; every worker would fail the same way.
-      log.error(`worker ${workerLabel(slot.id)} (pid ${slot.pid}) ${how} before listening; stopping`, fields);
+      // The worker printed its own error; every worker would fail the same way, so the caller reports it.
+      failure = `worker ${workerLabel(slot.id)} (pid ${slot.pid}) ${how} before listening`;
       exitCode = code || ExitCode.INTERNAL;
       stop();
       return;
@@ -187,7 +207,12 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
     slot.restartTimer = setTimeout(() => fork(slot), delayMs);
   };
 
-  const onMessage = (message: unknown) => {
+  const onMessage = (worker: Worker, message: unknown) => {
+    if (message === SETUP_REQUEST_MESSAGE) {
+      const reply: SetupMessage = { type: 'tlsecho:setup', data: options.setup };
+      if (worker.isConnected()) worker.send(reply, (error: Error | null) => void error);
+      return;
+    }
     if (message !== CONNECTION_CLOSED_MESSAGE) return;
     closedConnections += 1;
     if (options.maxAccepts !== undefined && closedConnections >= options.maxAccepts && !stopping) {
@@ -233,7 +258,7 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
     cluster.off('listening', onListening);
     cluster.off('exit', onExit);
     unsubscribe.forEach((off) => off());
-    finish(exitCode);
+    finish(failure === undefined ? { exitCode } : { exitCode, failure });
   };
 
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => () => {
@@ -279,12 +304,12 @@ export function workerSlot(env: Io['env'] = process.env): number | undefined {
 }
 
 /**
- * The Io a worker's serve path runs with. Log lines carry the worker: `[w1] ` before each text line, a
- * `"worker": 1` field in each JSON line. Stop requests come from the primary only, over IPC, as SIGTERM
- * would: the first drains, the second stops at once. The worker ignores SIGINT and SIGTERM itself because
- * both often reach every process at once (Ctrl-C signals the terminal's whole process group, systemd's
- * default KillMode signals the whole cgroup): were workers to act on them as well as on the primary's
- * request, they would count two signals and skip the drain.
+ * The Io a worker's serve path runs with. Text log lines get `[w1] ` in front (JSON lines carry the worker
+ * as a field instead: give the logger `base: { worker: slot }`). Stop requests come from the primary
+ * only, over IPC, as SIGTERM would: the first drains, the second stops at once. The worker ignores SIGINT
+ * and SIGTERM itself because both often reach every process at once (Ctrl-C signals the terminal's whole
+ * process group, systemd's default KillMode the whole cgroup): were workers to act on them as well as on
+ * the primary's request, they would count two signals and skip the drain.
  */
 export function workerIo(io: Io, slot: number, options: { json: boolean }): Io {
   const ignore = () => {};
@@ -292,7 +317,7 @@ export function workerIo(io: Io, slot: number, options: { json: boolean }): Io {
   process.on('SIGTERM', ignore);
   return {
     ...io,
-    stderr: labelLines(io.stderr, slot, options.json),
+    stderr: options.json ? io.stderr : labelLines(io.stderr, slot),
     onSignal(signal, handler) {
       if (signal === 'SIGINT') return () => {};
       const onMessage = (message: unknown) => {
@@ -302,6 +327,28 @@ export function workerIo(io: Io, slot: number, options: { json: boolean }): Io {
       return () => process.off('message', onMessage);
     },
   };
+}
+
+/** Asks the primary for the setup it prepared for every worker (`SupervisorOptions.setup`). */
+export function requestSetup<T>(timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    if (!cluster.isWorker || !process.send) {
+      reject(new Error('requestSetup() called outside a cluster worker'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      reject(new Error(`the primary sent no setup within ${formatDuration(timeoutMs)}`));
+    }, timeoutMs);
+    const onMessage = (message: unknown) => {
+      if ((message as SetupMessage | undefined)?.type !== 'tlsecho:setup') return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      resolve((message as SetupMessage).data as T);
+    };
+    process.on('message', onMessage);
+    process.send(SETUP_REQUEST_MESSAGE);
+  });
 }
 
 /**
@@ -320,38 +367,25 @@ export function reportConnectionClosed(): void {
 }
 
 /**
- * A stream that labels each complete line written to it with the worker's slot and passes it on: the
- * logger writes one line per call, and lines from different workers interleave whole on the shared stderr.
+ * A stream that puts `[w1] ` before each complete line written to it and passes it on: the logger writes
+ * one line per call, and lines from different workers interleave whole on the shared stderr.
  */
-export function labelLines(target: Io['stderr'], slot: number, json: boolean): Io['stderr'] {
+export function labelLines(target: Io['stderr'], slot: number): Io['stderr'] {
+  const prefix = `[${workerLabel(slot)}] `;
   let partial = '';
-  const label = (line: string): string => {
-    if (!json) return `[${workerLabel(slot)}] ${line}`;
-    try {
-      const parsed: unknown = JSON.parse(line);
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-        const { time, level, msg, ...rest } = parsed as Record<string, unknown>;
-        return JSON.stringify({ time, level, msg, worker: slot, ...rest });
-      }
-    } catch {
-      // Not a JSON line (a handler's raw output, say): pass it on as it is.
-    }
-    return line;
-  };
   const stream = new Writable({
     decodeStrings: false,
     write(chunk: Buffer | string, _encoding, callback) {
-      const text = partial + chunk.toString();
-      const lines = text.split('\n');
+      const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop()!;
       if (lines.length === 0) {
         callback();
         return;
       }
-      target.write(`${lines.map(label).join('\n')}\n`, callback);
+      target.write(lines.map((line) => `${prefix}${line}\n`).join(''), callback);
     },
     final(callback) {
-      if (partial !== '') target.write(`${label(partial)}\n`);
+      if (partial !== '') target.write(`${prefix}${partial}\n`);
       partial = '';
       callback();
     },
