@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
@@ -60,6 +61,10 @@ export async function runGencertWizard(io: Io): Promise<WizardOutcome> {
   if (kind === 'server' || kind === 'client') {
     issuerDir = await promptText(io, 'Folder holding the CA (ca.crt and ca.key):', {
       default: DEFAULT_OUT_DIR,
+      validate: (dir) =>
+        existsSync(resolve(io.cwd, dir, 'ca.crt')) && existsSync(resolve(io.cwd, dir, 'ca.key'))
+          ? true
+          : `no ca.crt and ca.key in ${dir}: make a local CA first`,
     });
   }
 

@@ -143,6 +143,7 @@ describe('in a terminal with no flags', () => {
 
   test('a client certificate is named after the client', async () => {
     const cwd = await makeTempDir();
+    await writeCa(join(cwd, 'certs'));
     script([
       [/What do you want to make/, 'client'],
       [/Folder holding the CA/, DEFAULT],
@@ -160,6 +161,20 @@ describe('in a terminal with no flags', () => {
       issuer: { certPath: 'certs/ca.crt', keyPath: 'certs/ca.key' },
     });
     expect(outcome.command).toBe('tlsecho gencert --issuer certs --client --name alice');
+  });
+
+  test('the CA folder must hold a CA', async () => {
+    const cwd = await makeTempDir();
+    await writeCa(join(cwd, 'pki'));
+    const { validationOf } = script([
+      [/What do you want to make/, 'server'],
+      [/Folder holding the CA/, 'pki'],
+    ]);
+    // The script ends after the folder question; the wizard's next question then fails the run.
+    await runGencertWizard(terminal(cwd)).catch(() => undefined);
+    expect(validationOf(/Folder holding the CA/)('elsewhere')).toBe(
+      'no ca.crt and ca.key in elsewhere: make a local CA first',
+    );
   });
 
   test('a CA with its own name: the command quotes it for the shell', async () => {
