@@ -1,4 +1,4 @@
-import { createLogger, useColor, type Io, type Logger, type LogLevel } from '../cli/io.js';
+import { createLogger, useColor, type Io, type LogFields, type Logger, type LogLevel } from '../cli/io.js';
 import type { PacketMode } from '../codec/limits.js';
 import type { MinTlsVersion } from '../tls/options.js';
 import { formatDuration } from '../units.js';
@@ -31,6 +31,14 @@ export interface ServeOptions {
   json: boolean;
   logLevel: LogLevel;
   color: boolean;
+  /** Read a PROXY protocol header (v1 or v2) before each handshake and log the client it names. */
+  proxyProtocol?: boolean;
+  /** Credentials already loaded (a `--workers` primary loads them once for all workers); skips the files. */
+  credentials?: ServerCredentials;
+  /** Fields added to every JSON log line, e.g. `{ worker: 1 }`. */
+  logBase?: LogFields;
+  /** Called with the server before it listens, to subscribe to its events. */
+  onServer?: (server: TlsechoServer) => void;
 }
 
 /**
@@ -43,8 +51,9 @@ export async function serve(options: ServeOptions, io: Io): Promise<void> {
     json: options.json,
     level: options.logLevel,
     color: useColor(io, { json: options.json, color: options.color }),
+    base: options.logBase,
   });
-  const credentials = await loadServerCredentials(options, io);
+  const credentials = options.credentials ?? (await loadServerCredentials(options, io));
   const server = createServer({
     host: options.host,
     port: options.port,
@@ -68,6 +77,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<void> {
     traceMessages: log.enabled('verbose'),
   });
   logServerEvents(server, log, { maxConnections: options.maxConnections });
+  options.onServer?.(server);
   const closed = new Promise<void>((resolve) => server.once('close', resolve));
   const stopWatching = watchSignals(server, io, log, options.drainTimeoutMs);
   try {
