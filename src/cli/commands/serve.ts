@@ -2,7 +2,9 @@ import type { Argv, CommandModule } from 'yargs';
 import type { PacketMode } from '../../codec/limits.js';
 import { UsageError } from '../../errors.js';
 import { EXEC_FRAMINGS, type ExecFraming } from '../../server/handlers/exec.js';
+import { parseWorkers } from '../../server/cluster.js';
 import { serve, SERVER_DEFAULTS, type ServeOptions } from '../../server/serve.js';
+import { serveWithWorkers } from '../../server/serve-workers.js';
 import type { MinTlsVersion } from '../../tls/options.js';
 import { logLevelFrom, type Io } from '../io.js';
 import {
@@ -15,6 +17,7 @@ import {
 
 const LIMITS_GROUP = 'Limits:';
 const HANDLER_GROUP = 'Handler:';
+const DEPLOYMENT_GROUP = 'Deployment:';
 
 /** The flags as yargs hands them over, coerced. */
 export interface ServeArgs {
@@ -36,6 +39,8 @@ export interface ServeArgs {
   idleTimeout: number;
   drainTimeout: number;
   maxAccepts?: number;
+  workers?: number;
+  proxyProtocol: boolean;
   json: boolean;
   verbose: boolean;
   quiet: boolean;
@@ -64,6 +69,7 @@ export function toServeOptions(argv: ServeArgs): ServeOptions {
     idleTimeoutMs: argv.idleTimeout,
     drainTimeoutMs: argv.drainTimeout,
     maxAccepts: argv.maxAccepts,
+    proxyProtocol: argv.proxyProtocol,
     json: argv.json,
     logLevel: logLevelFrom(argv),
     color: argv.color ?? true,
@@ -158,6 +164,20 @@ function serveBuilder(y: Argv) {
       group: LIMITS_GROUP,
       coerce: integerOption('--max-accepts', 1),
     })
+    .option('workers', {
+      type: 'string',
+      describe:
+        'run N worker processes sharing the port (auto: one per core); a worker that dies is restarted',
+      group: DEPLOYMENT_GROUP,
+      coerce: parseWorkers,
+    })
+    .option('proxy-protocol', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'expect a PROXY protocol v1/v2 header (HAProxy send-proxy, nginx proxy_protocol) before each handshake; log the client it names and refuse connections without one',
+      group: DEPLOYMENT_GROUP,
+    })
     .option('verbose', {
       alias: 'v',
       type: 'boolean',
@@ -182,6 +202,8 @@ export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
   describe: 'run a TLS server that handles framed messages (echo by default)',
   builder: (y) => serveBuilder(y) as unknown as Argv<ServeArgs>,
   handler: async (argv) => {
-    await serve(toServeOptions(argv), io);
+    const options = toServeOptions(argv);
+    if (argv.workers === undefined) await serve(options, io);
+    else await serveWithWorkers({ ...options, workers: argv.workers }, io);
   },
 });
