@@ -45,8 +45,9 @@ export function buildParser(argv: string[], io: Io): Argv {
     .exitProcess(false)
     .fail((message, error) => {
       // Errors thrown by a command handler arrive here too; keep them as they are. A `coerce` callback's
-      // error arrives as a YError holding only its message: that is a bad flag value, a usage error.
-      if (error && error.name !== 'YError') throw error;
+      // error arrives as a YError holding only its message, and a `.check()` that returns a sentence passes
+      // that string as the error: both are usage errors.
+      if (error instanceof Error && error.name !== 'YError') throw error;
       const command = argv.find((arg) => !arg.startsWith('-'));
       const suggestion = /^Did you mean (\S+)\?$/.exec(message);
       const text = suggestion ? `unknown command '${command}': did you mean ${suggestion[1]}?` : message;

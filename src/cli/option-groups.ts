@@ -83,7 +83,7 @@ export function withClientTlsOptions<T>(y: Argv<T>) {
     .conflicts('insecure', 'pin')
     .check((argv) => {
       if ((argv.cert === undefined) !== (argv.key === undefined)) {
-        throw new Error('--cert and --key go together: pass both or neither');
+        return '--cert and --key go together: pass both or neither';
       }
       return true;
     });

@@ -58,3 +58,9 @@ describe('the installed binary', () => {
     );
   });
 });
+
+test('a cross-flag rule broken is a usage error, not a bug', async () => {
+  const io = createMemoryIo();
+  expect(await main(['connect', '--cert', 'client.crt', 'localhost:1'], io)).toBe(ExitCode.USAGE);
+  expect(io.errors()).toMatch(/^tlsecho: --cert and --key go together: pass both or neither\n/);
+});
