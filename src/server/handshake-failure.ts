@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
 /** Why a handshake failed, in words a log reader can act on. */
@@ -27,20 +28,33 @@ const DESCRIPTIONS: Record<HandshakeFailureKind, string> = {
   'not-tls': 'the client sent something that is not TLS',
   'unsupported-version': 'the client offered no TLS version the server accepts (see --min-tls)',
   'client-certificate-missing': 'the client sent no certificate (--client-ca requires one)',
-  'client-certificate-rejected': 'the client certificate was not issued by the --client-ca',
+  'client-certificate-rejected':
+    'the client certificate was refused: not issued by the --client-ca, or not valid',
   reset: 'the client closed the connection during the handshake',
   failed: 'TLS handshake failed',
 };
 
-/** Sorts a `tlsClientError` into the few cases an operator meets. */
-export function classifyHandshakeFailure(error: TlsError, socket: TLSSocket | undefined): HandshakeFailure {
-  const code = error.code ?? '';
-  const kind = kindOf(code, error);
-  const detail = kind === 'failed' ? `: ${(error.reason ?? error.message).toLowerCase()}` : '';
+/**
+ * Sorts a `tlsClientError` into the few cases an operator meets. `tcpSocket` is the connection under the
+ * TLS socket, which still knows the peer's address after the TLS socket has been destroyed.
+ */
+export function classifyHandshakeFailure(
+  error: TlsError,
+  socket: TLSSocket | undefined,
+  tcpSocket?: Socket,
+): HandshakeFailure {
+  // Node checks a client certificate after OpenSSL's handshake and, refusing it, destroys the socket: the
+  // error is then a plain hang-up, and the socket's authorizationError holds the real reason.
+  const refusedCertificate = socket?.authorizationError;
+  const code = refusedCertificate ? String(refusedCertificate) : (error.code ?? '');
+  const kind = refusedCertificate ? 'client-certificate-rejected' : kindOf(code, error);
+  let detail = '';
+  if (kind === 'failed') detail = `: ${(error.reason ?? error.message).toLowerCase()}`;
+  if (refusedCertificate) detail = ` (${code})`;
   return {
     kind,
-    remoteAddress: socket?.remoteAddress ?? '',
-    remotePort: socket?.remotePort ?? 0,
+    remoteAddress: socket?.remoteAddress ?? tcpSocket?.remoteAddress ?? '',
+    remotePort: socket?.remotePort ?? tcpSocket?.remotePort ?? 0,
     reason: DESCRIPTIONS[kind] + detail,
     code,
   };

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { createFraming, type Framing } from '../codec/framing.js';
 import { defaultMaxFrame, type PacketMode } from '../codec/limits.js';
@@ -140,6 +140,9 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
 
   #tls: TlsServer | undefined;
   #connections = new Set<Connection>();
+  // Every TCP socket, handshake finished or not: a client still in its handshake is no Connection yet but
+  // must not keep a closing server waiting for its handshake timeout.
+  #sockets = new Set<Socket>();
   #nextId = 1;
   #sweeper: NodeJS.Timeout | undefined;
   #idleTicks = 0;
@@ -227,10 +230,21 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
     this.#tls = server;
     server.maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections;
     const identifyClient = options.clientCa !== undefined;
+    server.on('connection', (socket: TrackedSocket) => {
+      // Asking once makes the socket remember its peer, which a failed handshake's log line names after
+      // the socket is gone.
+      void socket.remoteAddress;
+      this.#sockets.add(socket);
+      socket[kSockets] = this.#sockets;
+      socket.on('close', forgetSocket);
+    });
     server.on('secureConnection', (socket: TLSSocket) => this.#accept(socket, identifyClient));
     server.on('tlsClientError', (error, socket) => {
       this.#stats.handshakeFailures += 1;
-      this.emit('tlsError', classifyHandshakeFailure(error, socket));
+      const failure = classifyHandshakeFailure(error, socket, (socket as { _parent?: Socket })._parent);
+      // Node leaves a timed-out handshake's socket open; nothing good can come of it.
+      socket.destroy();
+      this.emit('tlsError', failure);
     });
     server.on('drop', (data) => {
       this.#stats.refused += 1;
@@ -306,6 +320,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
   destroy(): Promise<void> {
     const closing = this.close(0);
     for (const connection of this.#connections) connection.destroy();
+    for (const socket of this.#sockets) socket.destroy();
     return closing;
   }
 
@@ -328,6 +343,8 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
   }
 
   #emptied(): void {
+    // Not accepting any more: whatever is left is a handshake that would be refused anyway.
+    if (!this.#accepting) for (const socket of this.#sockets) socket.destroy();
     const whenEmpty = this.#whenEmpty;
     this.#whenEmpty = undefined;
     whenEmpty?.();
@@ -380,6 +397,14 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
     const { tick } = this;
     for (const connection of this.#connections) connection.sweep(tick, this.#idleTicks, this.#graceTicks);
   }
+}
+
+const kSockets = Symbol('tlsecho.sockets');
+type TrackedSocket = Socket & { [kSockets]?: Set<Socket> };
+
+// Shared by every socket (`this` is the socket): no closure per connection.
+function forgetSocket(this: TrackedSocket): void {
+  this[kSockets]?.delete(this);
 }
 
 /** A framed TLS server with the same options as `tlsecho serve`. Nothing happens until `listen()`. */

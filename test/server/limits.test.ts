@@ -1,0 +1,183 @@
+import { once } from 'node:events';
+import { connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import { connectClient, frame, ReplyReader, startServer, texts, waitForEvent } from './helpers/fixture.js';
+
+function rawConnect(port: number): Promise<Socket> {
+  const socket = tcpConnect({ host: '127.0.0.1', port });
+  onTestFinished(() => {
+    socket.destroy();
+  });
+  return once(socket, 'connect').then(() => socket);
+}
+
+function header(length: number, size = 4): Buffer {
+  const bytes = Buffer.alloc(size);
+  bytes.writeUIntBE(length, 0, size);
+  return bytes;
+}
+
+describe('frame limits', () => {
+  test('a header declaring more than --max-frame closes the connection with a protocol error', async () => {
+    const { port, nextClose } = await startServer({ maxFrame: 1024 });
+    const socket = await connectClient(port);
+    const reader = new ReplyReader(socket);
+    const closing = nextClose();
+    socket.write(Buffer.concat([frame('honest'), header(0xffff_fff0), Buffer.from('tail')]));
+    expect(texts(await reader.end())).toEqual(['honest']);
+    const summary = await closing;
+    expect(summary.reason).toBe('too-large');
+    expect(summary.error?.message).toBe('peer declared a 4294967280-byte frame, above the 1024-byte maximum');
+  });
+
+  test.each([
+    ['echo', 'echo'],
+    ['a module handler', (message: Buffer) => message],
+  ] as const)(
+    'a declared 512 MiB frame that never comes costs the %s server no memory',
+    async (_name, handler) => {
+      const declared = 512 * 1024 * 1024;
+      const { port, nextClose } = await startServer({
+        maxFrame: 1024 * 1024 * 1024,
+        handler,
+        idleTimeoutMs: 400,
+      });
+      const socket = await connectClient(port);
+      const before = process.memoryUsage().rss;
+      const closing = nextClose();
+      socket.write(Buffer.concat([header(declared), Buffer.alloc(1000, 1)]));
+      const summary = await closing;
+      const grown = process.memoryUsage().rss - before;
+      expect(summary.reason).toBe('idle-timeout');
+      expect(grown).toBeLessThan(32 * 1024 * 1024);
+    },
+  );
+
+  test('an unfinished frame trickling in a byte at a time is closed at the idle timeout', async () => {
+    const { port, nextClose } = await startServer({ idleTimeoutMs: 400 });
+    const socket = await connectClient(port);
+    const started = Date.now();
+    const closing = nextClose();
+    socket.write(header(1024 * 1024));
+    // A byte every 50 ms: activity on the socket, but never a complete message.
+    const trickle = setInterval(() => socket.write(Buffer.from([0x61])), 50);
+    onTestFinished(() => clearInterval(trickle));
+    const summary = await closing;
+    clearInterval(trickle);
+    const elapsed = Date.now() - started;
+    expect(summary.reason).toBe('idle-timeout');
+    expect(elapsed).toBeGreaterThanOrEqual(400);
+    expect(elapsed).toBeLessThan(2000);
+    expect(summary.bytesIn).toBeGreaterThan(4);
+  });
+
+  test('an idle connection is closed at the idle timeout, an active one is not', async () => {
+    const { port, nextClose } = await startServer({ idleTimeoutMs: 300 });
+    const idle = await connectClient(port);
+    const idlePort = (idle.address() as AddressInfo).port;
+    const active = await connectClient(port);
+    const activeReader = new ReplyReader(active);
+    const closing = nextClose();
+    const ping = setInterval(() => active.write(frame('ping')), 50);
+    onTestFinished(() => clearInterval(ping));
+    const summary = await closing;
+    clearInterval(ping);
+    expect(summary.reason).toBe('idle-timeout');
+    expect(summary.remotePort).toBe(idlePort);
+    expect(activeReader.ended).toBe(false);
+  });
+});
+
+describe('misbehaving clients', () => {
+  test('bytes that are not TLS are refused and logged, and the server goes on', async () => {
+    const { server, port } = await startServer();
+    const socket = await rawConnect(port);
+    const failure = waitForEvent(server, 'tlsError');
+    socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    expect(await failure).toMatchObject({
+      kind: 'not-tls',
+      remoteAddress: '127.0.0.1',
+      remotePort: socket.localPort,
+    });
+    await once(socket, 'close');
+    const client = await connectClient(port);
+    const reader = new ReplyReader(client);
+    client.write(frame('after the garbage'));
+    expect(texts(await reader.until(1))).toEqual(['after the garbage']);
+  });
+
+  test('a client that never completes the handshake is dropped at the handshake timeout', async () => {
+    const { server, port } = await startServer({ handshakeTimeoutMs: 300 });
+    const started = Date.now();
+    const socket = await rawConnect(port);
+    const failure = waitForEvent(server, 'tlsError');
+    await once(socket, 'close');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await failure).toMatchObject({ kind: 'handshake-timeout' });
+  });
+
+  test('a client offering only TLS 1.2 is refused by --min-tls 1.3', async () => {
+    const { server, port, pki } = await startServer({ minTls: '1.3' });
+    const failure = waitForEvent(server, 'tlsError');
+    const { connect } = await import('node:tls');
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      ca: pki.ca.certPem,
+      servername: 'localhost',
+      maxVersion: 'TLSv1.2',
+    });
+    onTestFinished(() => {
+      socket.destroy();
+    });
+    const [error] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
+    expect(error.code).toMatch(/ERR_SSL/);
+    expect(await failure).toMatchObject({ kind: 'unsupported-version' });
+  });
+
+  test('a client that sends but never reads makes the server stop reading, then is closed when idle', async () => {
+    const { server, port, nextClose } = await startServer({ idleTimeoutMs: 500 });
+    const socket = await connectClient(port);
+    // Never read: the replies pile up in the kernel buffers, the server must stop reading and not buffer.
+    socket.pause();
+    const closing = nextClose();
+    const chunk = Buffer.concat(Array.from({ length: 64 }, () => frame(Buffer.alloc(1000, 0x62))));
+    let written = 0;
+    const before = process.memoryUsage().rss;
+    // Write until our own side says stop, then keep offering more whenever it drains.
+    const pump = () => {
+      let more = true;
+      while (more && !socket.destroyed) {
+        more = socket.write(chunk);
+        written += chunk.length;
+      }
+    };
+    socket.on('drain', pump);
+    socket.on('error', () => {});
+    pump();
+    const summary = await closing;
+    expect(summary.reason).toBe('idle-timeout');
+    // The server read only what fitted in the buffers before it paused: far less than a flood would be.
+    expect(summary.bytesIn).toBeLessThan(16 * 1024 * 1024);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    expect(server.connections).toBe(0);
+    // …while the client did try to send more than the server took.
+    expect(written).toBeGreaterThan(summary.bytesIn);
+  });
+
+  test('connections past --max-connections are refused at once, not queued', async () => {
+    const { server, port } = await startServer({ maxConnections: 2 });
+    const first = await connectClient(port);
+    await connectClient(port);
+    const refused = waitForEvent(server, 'refused');
+    const extra = await rawConnect(port);
+    const extraPort = extra.localPort;
+    await once(extra, 'close');
+    expect(await refused).toMatchObject({ remoteAddress: '127.0.0.1', remotePort: extraPort });
+    // The first two are still served.
+    const reader = new ReplyReader(first);
+    first.write(frame('still fine'));
+    expect(texts(await reader.until(1))).toEqual(['still fine']);
+  });
+});
