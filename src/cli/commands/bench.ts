@@ -1,9 +1,186 @@
-import type { CommandModule } from 'yargs';
-import type { Io } from '../io.js';
-import { notImplemented } from './not-implemented.js';
+import type { Argv, CommandModule } from 'yargs';
+import { bench } from '../../bench/bench.js';
+import type { BenchOptions } from '../../bench/options.js';
+import { parsePin } from '../../certs/fingerprint.js';
+import type { PacketMode } from '../../codec/limits.js';
+import { formatTarget, parseTarget } from '../../client/target.js';
+import { loadClientTlsSettings, warnIfInsecure, type ClientTlsFlags } from '../../client/tls-settings.js';
+import { UsageError } from '../../errors.js';
+import type { MinTlsVersion } from '../../tls/options.js';
+import { parseDuration, parseSize } from '../../units.js';
+import { createLogger, useColor, type Io } from '../io.js';
+import {
+  durationOption,
+  withClientTlsOptions,
+  withFramingOptions,
+  withJsonOption,
+} from '../option-groups.js';
 
-export const benchCommand = (_io: Io): CommandModule => ({
-  command: 'bench',
+const LOAD_GROUP = 'Load:';
+const DEFAULT_DURATION = '10s';
+
+/** The flags as yargs hands them over. */
+export interface BenchArgs {
+  target: string;
+  connections?: number;
+  size?: string;
+  pipeline?: number;
+  duration?: number;
+  messages?: number;
+  warmup?: number;
+  rate?: number;
+  handshakes?: boolean;
+  threads?: number;
+  timeout: number;
+  packet: PacketMode;
+  maxFrame?: number;
+  minTls: MinTlsVersion;
+  alpn?: string[];
+  ca?: string[];
+  pin?: string;
+  insecure?: boolean;
+  servername?: string;
+  cert?: string;
+  key?: string;
+  keyPassphraseFile?: string;
+  json: boolean;
+  color?: boolean;
+}
+
+/** Everything but the TLS files, which `toBenchOptions`' caller reads. Pure, for table tests. */
+export function toBenchOptions(argv: BenchArgs): Omit<BenchOptions, 'tls'> & { tlsFlags: ClientTlsFlags } {
+  const target = parseTarget(argv.target);
+  const connections = positiveInteger(argv.connections ?? 1, '--connections');
+  const sizes = parseSizeList(argv.size ?? '64');
+  const options: Omit<BenchOptions, 'tls'> & { tlsFlags: ClientTlsFlags } = {
+    target: { ...target, label: formatTarget(target) },
+    connections,
+    sizes,
+    pipeline: positiveInteger(argv.pipeline ?? 1, '--pipeline'),
+    durationMs: argv.duration ?? parseDuration(DEFAULT_DURATION),
+    warmupMs: argv.warmup ?? 0,
+    handshakes: argv.handshakes ?? false,
+    threads: positiveInteger(argv.threads ?? 1, '--threads'),
+    packet: argv.packet,
+    timeoutMs: argv.timeout,
+    json: argv.json,
+    tlsFlags: {
+      minTls: argv.minTls,
+      ...(argv.ca === undefined ? {} : { caFiles: argv.ca }),
+      ...(argv.pin === undefined ? {} : { pin: parsePin(argv.pin) }),
+      ...(argv.insecure ? { insecure: true } : {}),
+      ...(argv.servername === undefined ? {} : { servername: argv.servername }),
+      ...(argv.cert === undefined ? {} : { certFile: argv.cert }),
+      ...(argv.key === undefined ? {} : { keyFile: argv.key }),
+      ...(argv.keyPassphraseFile === undefined ? {} : { keyPassphraseFile: argv.keyPassphraseFile }),
+      ...(argv.alpn === undefined ? {} : { alpn: argv.alpn }),
+    },
+  };
+  if (options.durationMs <= 0) throw new UsageError('--duration must be longer than zero');
+  if (argv.messages !== undefined) options.messages = positiveInteger(argv.messages, '--messages');
+  if (argv.rate !== undefined) {
+    if (!(argv.rate > 0) || !Number.isFinite(argv.rate)) {
+      throw new UsageError(`invalid --rate '${argv.rate}': expected messages per second above zero`);
+    }
+    options.rate = argv.rate;
+  }
+  if (argv.maxFrame !== undefined) options.maxFrame = argv.maxFrame;
+  if (argv.color !== undefined) options.color = argv.color;
+  return options;
+}
+
+function positiveInteger(value: number, flag: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new UsageError(`invalid ${flag} '${value}': expected a whole number of at least 1`);
+  }
+  return value;
+}
+
+/** `64`, `1KiB`, or a comma list such as `64,1KiB,64KiB`: one run per size. */
+export function parseSizeList(text: string): number[] {
+  const parts = text.split(',').map((part) => part.trim());
+  if (parts.some((part) => part === '')) {
+    throw new UsageError(`invalid --size '${text}': expected sizes separated by commas, e.g. 64,1KiB`);
+  }
+  return parts.map((part) => parseSize(part, '--size'));
+}
+
+export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
+  command: 'bench <target>',
   describe: 'drive a framed echo server and report throughput and latency',
-  handler: () => notImplemented('bench'),
+  builder: (y: Argv) =>
+    withJsonOption(withClientTlsOptions(withFramingOptions(y)))
+      .positional('target', { type: 'string', describe: 'HOST:PORT of a framed echo server' })
+      .option('connections', {
+        alias: 'c',
+        type: 'number',
+        describe: 'connections to open (default 1)',
+        group: LOAD_GROUP,
+      })
+      .option('size', {
+        alias: 's',
+        type: 'string',
+        describe: 'payload size, or a comma list for one run per size (default 64)',
+        group: LOAD_GROUP,
+      })
+      .option('pipeline', {
+        alias: 'p',
+        type: 'number',
+        describe: 'messages in flight per connection (default 1: ping-pong); with --rate, the most allowed',
+        group: LOAD_GROUP,
+      })
+      .option('duration', {
+        ...durationOption(`how long to measure (default ${DEFAULT_DURATION})`, undefined, LOAD_GROUP),
+        alias: 'd',
+      })
+      .option('messages', {
+        alias: 'n',
+        type: 'number',
+        describe: 'send this many messages in all (or handshakes, with --handshakes), instead of a duration',
+        group: LOAD_GROUP,
+      })
+      .option(
+        'warmup',
+        durationOption(
+          'send and check traffic this long before measuring (default 0)',
+          undefined,
+          LOAD_GROUP,
+        ),
+      )
+      .option('rate', {
+        type: 'number',
+        describe:
+          'offer this many messages per second in all, each at its due time; latency counts from then',
+        group: LOAD_GROUP,
+      })
+      .option('handshakes', {
+        type: 'boolean',
+        describe: 'a new TLS connection for every message, to measure handshakes per second',
+        group: LOAD_GROUP,
+      })
+      .option('threads', {
+        type: 'number',
+        describe: 'spread the connections over this many worker threads (default 1)',
+        group: LOAD_GROUP,
+      })
+      .option('timeout', {
+        ...durationOption('give up on a handshake or a reply after this long', '10s', LOAD_GROUP),
+      })
+      .conflicts('duration', 'messages')
+      .conflicts('warmup', 'messages')
+      .conflicts('handshakes', ['rate', 'pipeline'])
+      .example('$0 bench localhost:7000 --ca certs/ca.crt', '64 B ping-pong on one connection for 10 s')
+      .example('$0 bench localhost:7000 --pin sha256:… -c 50 -s 1KiB', '50 connections, 1 KiB messages')
+      .example('$0 bench localhost:7000 --ca certs/ca.crt -s 64,1KiB,64KiB -p 32 --json', 'a size sweep')
+      .example('$0 bench localhost:7000 --ca certs/ca.crt --rate 5000 -d 30s', 'latency at a fixed load')
+      .example(
+        '$0 bench localhost:7000 --ca certs/ca.crt --handshakes -c 8',
+        'handshakes per second',
+      ) as never,
+  handler: async (argv) => {
+    const { tlsFlags, ...rest } = toBenchOptions(argv);
+    const tls = await loadClientTlsSettings(tlsFlags, io.cwd);
+    warnIfInsecure(tls, createLogger(io.stderr, { json: argv.json, color: useColor(io, argv) }));
+    await bench({ ...rest, tls }, io);
+  },
 });

@@ -1,0 +1,238 @@
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import type { BenchReport } from '../../src/bench/bench.js';
+import { createServer as createTlsechoServer } from '../../src/server/server.js';
+import { runCli } from '../helpers/run-cli.js';
+import { makeTempDir } from '../helpers/tmpdir.js';
+import { startRuleServer, testCertificate } from './echo-servers.js';
+
+// `tlsecho bench` as users run it: a child process over real TLS on loopback, with verification on.
+// No assertion here depends on timing; only counts, report contents and exit codes.
+
+const echo = (payload: Buffer) => payload;
+
+async function pin(): Promise<string> {
+  return (await testCertificate()).fingerprint;
+}
+
+function parseReport(stdout: string): BenchReport {
+  return JSON.parse(stdout) as BenchReport;
+}
+
+describe('against a correct echo server', () => {
+  test("drives tlsecho's own server and finds every reply right, exit 0", async () => {
+    const cert = await testCertificate();
+    const server = createTlsechoServer({ host: '127.0.0.1', port: 0, cert: cert.certPem, key: cert.keyPem });
+    const { port } = await server.listen();
+    onTestFinished(() => server.close(0));
+    const r = await runCli([
+      'bench',
+      `127.0.0.1:${port}`,
+      '--pin',
+      cert.fingerprint,
+      '-n',
+      '500',
+      '-c',
+      '5',
+      '-p',
+      '8',
+      '-s',
+      '2KiB',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [result] = parseReport(r.stdout).results;
+    expect(result).toMatchObject({ ok: true, size: 2048, connections: 5, pipeline: 8 });
+    expect(result!.messages).toEqual({ sent: 500, received: 500, mismatched: 0, lost: 0, errors: 0 });
+  });
+
+  test('checks every reply and reports counts, throughput and latency as JSON, exit 0', async () => {
+    const server = await startRuleServer(echo);
+    const r = await runCli([
+      'bench',
+      server.target,
+      '--pin',
+      await pin(),
+      '--messages',
+      '300',
+      '-c',
+      '3',
+      '-p',
+      '4',
+      '--size',
+      '100',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = parseReport(r.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.results).toHaveLength(1);
+    const [result] = report.results;
+    expect(result).toMatchObject({
+      ok: true,
+      size: 100,
+      connections: 3,
+      pipeline: 4,
+      messages: { sent: 300, received: 300, mismatched: 0, lost: 0, errors: 0 },
+      handshakes: { count: 3 },
+      errors: [],
+      firstMismatch: null,
+    });
+    expect(result!.latencyUs.count).toBe(300);
+    expect(result!.latencyUs.p50).toBeGreaterThan(0);
+    expect(result!.latencyUs.max).toBeGreaterThanOrEqual(result!.latencyUs.p99);
+    expect(result!.throughput.messagesPerSecond).toBeGreaterThan(0);
+    // 300 frames of 4 + 100 bytes each way.
+    expect(result!.throughput.mbPerSecondOut).toBeCloseTo(result!.throughput.mbPerSecondIn, 6);
+  });
+
+  test('prints a readable report for each size of a list, trusting the server through --ca', async () => {
+    const server = await startRuleServer(echo);
+    const dir = await makeTempDir();
+    const caFile = join(dir, 'server.crt');
+    await writeFile(caFile, (await testCertificate()).certPem);
+    const r = await runCli(['bench', server.target, '--ca', caFile, '-n', '40', '-s', '1,64KiB', '-p', '2']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const headers = r.stdout.split('\n').filter((line) => line.startsWith(server.target));
+    expect(headers).toHaveLength(2);
+    expect(headers[0]).toContain('1 B messages, packet 4, 1 connection, pipeline 2');
+    expect(headers[1]).toContain('64 KiB messages');
+    expect(headers.every((line) => line.endsWith('— ok'))).toBe(true);
+    expect(r.stdout.match(/40 sent, 40 received, 0 mismatched, 0 lost, 0 errors/g)).toHaveLength(2);
+    expect(r.stdout).toMatch(/latency +p50 \S+ +p90 \S+ +p99 \S+ +p99\.9 \S+ +max \S+/);
+  });
+
+  test('spreads connections over worker threads and adds up their results', async () => {
+    const server = await startRuleServer(echo);
+    const r = await runCli([
+      'bench',
+      server.target,
+      '--pin',
+      await pin(),
+      '-n',
+      '200',
+      '-c',
+      '4',
+      '--threads',
+      '2',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [result] = parseReport(r.stdout).results;
+    expect(result).toMatchObject({ ok: true, threads: 2, connections: 4 });
+    expect(result!.messages).toEqual({ sent: 200, received: 200, mismatched: 0, lost: 0, errors: 0 });
+    expect(result!.latencyUs.count).toBe(200);
+  });
+
+  test('opens a new connection per message with --handshakes and reports handshakes per second', async () => {
+    const server = await startRuleServer(echo);
+    const r = await runCli([
+      'bench',
+      server.target,
+      '--pin',
+      await pin(),
+      '--handshakes',
+      '-n',
+      '6',
+      '-c',
+      '2',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [result] = parseReport(r.stdout).results;
+    expect(result).toMatchObject({ ok: true, handshakeMode: true });
+    expect(result!.messages).toEqual({ sent: 6, received: 6, mismatched: 0, lost: 0, errors: 0 });
+    expect(result!.handshakes.count).toBe(6);
+    expect(result!.handshakes.perSecond).toBeGreaterThan(0);
+  });
+
+  test('sends at a fixed rate with --rate and still checks every reply', async () => {
+    const server = await startRuleServer(echo);
+    const r = await runCli([
+      'bench',
+      server.target,
+      '--pin',
+      await pin(),
+      '--rate',
+      '400',
+      '-n',
+      '40',
+      '-p',
+      '8',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const [result] = parseReport(r.stdout).results;
+    expect(result).toMatchObject({ ok: true, rate: 400 });
+    expect(result!.messages.received).toBe(40);
+  });
+});
+
+describe('against a wrong echo server', () => {
+  test('counts a corrupted reply as a mismatch and exits 8', async () => {
+    const server = await startRuleServer((payload, index) => {
+      if (index !== 7) return payload;
+      const corrupt = Buffer.from(payload);
+      corrupt[corrupt.length - 1] = corrupt.at(-1)! ^ 0xff;
+      return corrupt;
+    });
+    const r = await runCli(['bench', server.target, '--pin', await pin(), '-n', '20', '--json']);
+    expect(r.code).toBe(8);
+    const report = parseReport(r.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.results[0]!.messages).toEqual({
+      sent: 20,
+      received: 20,
+      mismatched: 1,
+      lost: 0,
+      errors: 0,
+    });
+    expect(report.results[0]!.firstMismatch).toBe(
+      'connection 1: reply to message 7 differs from what was sent (64 bytes, expected 64)',
+    );
+    const line = JSON.parse(r.stderr.trim()) as { code: string; msg: string };
+    expect(line.code).toBe('ERR_MISMATCH');
+    expect(line.msg).toBe(
+      `echo check failed against ${server.target}: 1 of 20 replies differed from what was sent`,
+    );
+  });
+
+  test('counts a message the server dropped as lost, says so on stderr, and exits 8', async () => {
+    const server = await startRuleServer((payload, index) => (index === 4 ? undefined : payload));
+    const r = await runCli(['bench', server.target, '--pin', await pin(), '-n', '30', '-p', '8']);
+    expect(r.code).toBe(8);
+    expect(r.stdout).toContain('30 sent, 29 received, 0 mismatched, 1 lost, 0 errors');
+    expect(r.stdout).toContain('— FAILED');
+    expect(r.stderr).toBe(`tlsecho: echo check failed against ${server.target}: 1 message got no reply\n`);
+  });
+
+  test('reports a refused connection with exit 4', async () => {
+    // A port that was free a moment ago: nothing listens there now.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const r = await runCli(['bench', `127.0.0.1:${port}`, '--pin', await pin(), '-n', '5']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`tlsecho: connection refused by 127.0.0.1:${port}\n`);
+  });
+
+  test('refuses a server it cannot verify with exit 5, before sending anything', async () => {
+    let messages = 0;
+    const server = await startRuleServer((payload) => {
+      messages += 1;
+      return payload;
+    });
+    const r = await runCli(['bench', server.target, '-n', '5']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/^tlsecho: certificate of 127\.0\.0\.1:\d+ is self-signed and not trusted/);
+    expect(messages).toBe(0);
+  });
+});
