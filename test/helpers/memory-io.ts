@@ -22,7 +22,18 @@ export function createMemoryIo(
   stderr.on('data', (chunk: Buffer) => err.push(chunk));
   const tty = options.tty ?? false;
   Object.assign(stdin, { isTTY: tty });
-  Object.assign(stderr, { isTTY: tty });
+  // ora and readline draw with these on a terminal; a tty-like memory stream needs them to exist.
+  const terminalMethods = {
+    columns: 100,
+    rows: 30,
+    cursorTo: () => true,
+    moveCursor: () => true,
+    clearLine: () => true,
+    clearScreenDown: () => true,
+    getColorDepth: () => 1,
+    hasColors: () => false,
+  };
+  Object.assign(stderr, { isTTY: tty }, tty ? terminalMethods : {});
   Object.assign(stdout, { isTTY: tty });
   const signals = new EventEmitter();
   return {
