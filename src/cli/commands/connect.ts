@@ -1,9 +1,75 @@
 import type { CommandModule } from 'yargs';
+import { DEFAULT_LINGER_MS } from '../../client/pipe.js';
+import { connectSession, type ConnectOptions } from '../../client/session.js';
 import type { Io } from '../io.js';
-import { notImplemented } from './not-implemented.js';
+import { durationOption } from '../option-groups.js';
+import {
+  toClientConnectionOptions,
+  toInputMode,
+  withClientOptions,
+  type ClientArgs,
+} from './client-flags.js';
 
-export const connectCommand = (_io: Io): CommandModule => ({
-  command: 'connect',
+export interface ConnectArgs extends ClientArgs {
+  linger?: number;
+  timeout?: number;
+}
+
+/** Flags → options for `connectSession`. Pure, so a table test can cover it. */
+export function toConnectOptions(argv: ConnectArgs): ConnectOptions {
+  return {
+    ...toClientConnectionOptions(argv),
+    input: toInputMode(argv),
+    output: argv.output ?? 'text',
+    lingerMs: argv.linger ?? DEFAULT_LINGER_MS,
+    timeoutMs: argv.timeout,
+    verbose: argv.verbose ?? false,
+    color: argv.color ?? true,
+  };
+}
+
+export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
+  command: 'connect [target]',
   describe: 'open an interactive session, or pipe stdin through a server',
-  handler: () => notImplemented('connect'),
+  builder: (y) =>
+    withClientOptions(
+      y
+        .positional('target', {
+          type: 'string',
+          describe: 'HOST:PORT, [IPv6]:PORT, or HOST with --port (default localhost:7000)',
+        })
+        .usage(
+          '$0 connect [target] [options]\n\n' +
+            'On a terminal: a prompt where each line you enter is sent as one frame and replies print as they ' +
+            'arrive; Ctrl-D closes. With stdin piped: each input line (or --null/--whole/--raw-in message) is ' +
+            'sent as a frame and replies go to stdout; the command ends once stdin has closed and every frame ' +
+            'has had its reply, or --linger has passed with nothing arriving, or the server closes.',
+        ),
+    )
+      .option('linger', {
+        ...durationOption(
+          'after stdin closes, wait this long for outstanding replies (reset by each reply)',
+          `${DEFAULT_LINGER_MS / 1000}s`,
+          'Connection:',
+        ),
+      })
+      .option('timeout', {
+        ...durationOption(
+          'give up on the whole session after this long (default: no limit)',
+          undefined,
+          'Connection:',
+        ),
+      })
+      .example('$0 connect localhost:7000 --ca certs/ca.crt', 'interactive session, trusting a local CA')
+      .example(
+        "printf 'a\\nb\\n' | $0 connect :7000 --pin sha256:…",
+        'send two frames, print the two replies',
+      )
+      .example(
+        '$0 connect host:7000 --raw-in --output raw < frames.bin > replies.bin',
+        'framed data in and out',
+      ),
+  handler: async (argv) => {
+    await connectSession(toConnectOptions(argv), io);
+  },
 });

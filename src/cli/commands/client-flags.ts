@@ -1,0 +1,122 @@
+import type { Argv } from 'yargs';
+import { parsePin } from '../../certs/fingerprint.js';
+import { defaultMaxFrame, validateMaxFrame, type PacketMode } from '../../codec/limits.js';
+import type { InputMode } from '../../client/input.js';
+import type { ClientConnectionOptions } from '../../client/open-client.js';
+import { OUTPUT_MODES, type OutputMode } from '../../client/output.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from '../../client/connect.js';
+import { parseTarget } from '../../client/target.js';
+import type { MinTlsVersion } from '../../tls/options.js';
+import { durationOption, withClientTlsOptions, withFramingOptions, OUTPUT_GROUP } from '../option-groups.js';
+
+// Flags that `connect` and `send` share: where to connect, how to trust it, and how messages go in and out.
+
+const CONNECTION_GROUP = 'Connection:';
+const INPUT_GROUP = 'Input:';
+
+/** The parsed flags both client commands read, under the names yargs types them by. */
+export interface ClientArgs {
+  target?: string;
+  port?: number;
+  packet?: PacketMode;
+  'max-frame'?: number;
+  'connect-timeout'?: number;
+  ca?: string[];
+  pin?: string;
+  insecure?: boolean;
+  servername?: string;
+  cert?: string;
+  key?: string;
+  'key-passphrase-file'?: string;
+  'min-tls'?: MinTlsVersion;
+  alpn?: string[];
+  null?: boolean;
+  whole?: boolean;
+  'raw-in'?: boolean;
+  output?: OutputMode;
+  verbose?: boolean;
+  color?: boolean;
+}
+
+export function withClientOptions<T>(y: Argv<T>) {
+  // `--ca ca.crt hello` must not read `hello` as a second CA: repeatable flags take one value each time.
+  return withClientTlsOptions(withFramingOptions(y.parserConfiguration({ 'greedy-arrays': false })))
+    .option('port', {
+      alias: 'p',
+      type: 'number',
+      describe: 'port, when the target is only a host (default 7000)',
+      group: CONNECTION_GROUP,
+    })
+    .option('connect-timeout', {
+      ...durationOption(
+        'give up connecting (TCP and TLS handshake) after this long',
+        `${DEFAULT_CONNECT_TIMEOUT_MS / 1000}s`,
+        CONNECTION_GROUP,
+      ),
+    })
+    .option('null', {
+      type: 'boolean',
+
+      describe: 'input messages are NUL-separated (as find -print0 writes them)',
+      group: INPUT_GROUP,
+    })
+    .option('whole', {
+      type: 'boolean',
+
+      describe: 'send all of the input as one message',
+      group: INPUT_GROUP,
+    })
+    .option('raw-in', {
+      type: 'boolean',
+
+      describe: 'input is already framed in the --packet format (e.g. from --output raw)',
+      group: INPUT_GROUP,
+    })
+    .conflicts('null', ['whole', 'raw-in'])
+    .conflicts('whole', 'raw-in')
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      choices: OUTPUT_MODES,
+      default: 'text' as OutputMode,
+      describe:
+        'how replies are printed: text (one per line), hex, base64, json (one object per line), raw (framed, for --raw-in)',
+      group: OUTPUT_GROUP,
+    })
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      default: false,
+      describe: 'report the connection (TLS version, cipher, certificate) and its end on stderr',
+      group: OUTPUT_GROUP,
+    });
+}
+
+/** Flags → the options every client needs. Pure: reads no files (the core loads the TLS files). */
+export function toClientConnectionOptions(argv: ClientArgs): ClientConnectionOptions {
+  const packet = argv.packet ?? 4;
+  return {
+    target: parseTarget(argv.target, argv.port),
+    packet,
+    maxFrame: validateMaxFrame(packet, argv['max-frame'] ?? defaultMaxFrame(packet)),
+    connectTimeoutMs: argv['connect-timeout'] ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    tls: {
+      caFiles: argv.ca,
+      pin: argv.pin === undefined ? undefined : parsePin(argv.pin),
+      insecure: argv.insecure ?? false,
+      servername: argv.servername,
+      certFile: argv.cert,
+      keyFile: argv.key,
+      keyPassphraseFile: argv['key-passphrase-file'],
+      minTls: argv['min-tls'],
+      alpn: argv.alpn,
+    },
+  };
+}
+
+export function toInputMode(argv: Pick<ClientArgs, 'null' | 'whole' | 'raw-in'>): InputMode {
+  if (argv.null) return 'null';
+  if (argv.whole) return 'whole';
+  if (argv['raw-in']) return 'raw';
+  return 'lines';
+}

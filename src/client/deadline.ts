@@ -1,0 +1,33 @@
+import { InterruptedError, TimeoutError } from '../errors.js';
+import type { Io } from '../cli/io.js';
+
+export interface SessionSignal {
+  /** Aborted with a TimeoutError when the deadline passes, or an InterruptedError on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  dispose(): void;
+}
+
+/**
+ * One signal for everything that ends a client run early: the `--timeout` deadline (when set) and Ctrl-C.
+ * `describeTimeout` builds the message when the deadline passes, so it can say how far the run got.
+ */
+export function createSessionSignal(
+  io: Io,
+  timeoutMs: number | undefined,
+  describeTimeout: () => string,
+): SessionSignal {
+  const controller = new AbortController();
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => controller.abort(new TimeoutError(describeTimeout())), timeoutMs);
+  const interrupt = () => controller.abort(new InterruptedError());
+  const unsubscribe = [io.onSignal('SIGINT', interrupt), io.onSignal('SIGTERM', interrupt)];
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      for (const off of unsubscribe) off();
+    },
+  };
+}

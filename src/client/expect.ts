@@ -1,0 +1,72 @@
+import { isUtf8 } from 'node:buffer';
+import { MismatchError } from '../errors.js';
+
+// Long payloads are cut in messages: a one-line error must stay one line a person can read.
+const MAX_SHOWN_CHARS = 60;
+
+/**
+ * Compares a reply with what was expected; returns undefined when they are equal byte for byte, otherwise a
+ * MismatchError whose one-line message reads like a diff: both sides escaped and truncated, their lengths,
+ * and the first byte where they differ.
+ */
+export function checkReply(
+  index: number,
+  expected: Buffer,
+  got: Buffer,
+  source: 'expect' | 'echo',
+): MismatchError | undefined {
+  if (expected.equals(got)) return undefined;
+  const what =
+    source === 'echo'
+      ? `reply ${index} is not an echo of message ${index}`
+      : `reply ${index} differs from --expect`;
+  const at = firstDifference(expected, got);
+  return new MismatchError(
+    `${what}: expected ${showBytes(expected)} but got ${showBytes(got)} (first difference at byte ${at})`,
+  );
+}
+
+function firstDifference(a: Buffer, b: Buffer): number {
+  const shorter = Math.min(a.length, b.length);
+  for (let i = 0; i < shorter; i++) if (a[i] !== b[i]) return i;
+  return shorter;
+}
+
+/** `"text"` with escapes for control and invalid bytes, cut after 60 characters, and the byte count. */
+export function showBytes(bytes: Buffer): string {
+  const text = isUtf8(bytes) ? escapeText(bytes.toString('utf8')) : escapeBinary(bytes);
+  const shown = [...text];
+  const cut = shown.length > MAX_SHOWN_CHARS ? `${shown.slice(0, MAX_SHOWN_CHARS).join('')}…` : text;
+  return `"${cut}" (${bytes.length} ${bytes.length === 1 ? 'byte' : 'bytes'})`;
+}
+
+const ESCAPES: Record<string, string> = {
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\0': '\\0',
+  '"': '\\"',
+  '\\': '\\\\',
+};
+
+function escapeText(text: string): string {
+  let out = '';
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    out += ESCAPES[char] ?? (code < 0x20 || code === 0x7f ? `\\x${hex(code)}` : char);
+  }
+  return out;
+}
+
+function escapeBinary(bytes: Buffer): string {
+  let out = '';
+  for (const byte of bytes) {
+    const char = String.fromCharCode(byte);
+    out += ESCAPES[char] ?? (byte >= 0x20 && byte < 0x7f ? char : `\\x${hex(byte)}`);
+  }
+  return out;
+}
+
+function hex(code: number): string {
+  return code.toString(16).padStart(2, '0');
+}

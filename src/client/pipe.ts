@@ -1,0 +1,114 @@
+import type { Readable } from 'node:stream';
+import type { Logger } from '../cli/io.js';
+import type { TlsechoError } from '../errors.js';
+import type { FramedClient } from './connect.js';
+import { readMessages, type InputMode } from './input.js';
+import { FrameWriter, type OutputMode } from './output.js';
+
+/** How long `connect` waits for outstanding replies after stdin has closed, unless `--linger` says otherwise. */
+export const DEFAULT_LINGER_MS = 2_000;
+
+export interface PipeOptions {
+  input: InputMode;
+  output: OutputMode;
+  /** After the input ends, how long to wait with nothing arriving before closing. */
+  lingerMs: number;
+}
+
+export interface PipeSummary {
+  sent: number;
+  received: number;
+  /** Who ended the session: the input ran out, or the server closed. */
+  endedBy: 'input' | 'server';
+}
+
+type Outcome = { kind: 'input' } | { kind: 'server' } | { kind: 'failed'; error: unknown };
+
+/**
+ * Streams messages from `stdin` to the server and prints replies as they arrive, both at once and both with
+ * backpressure, so input of any size passes through in bounded memory: reading stops while the socket's
+ * buffer is full, and the socket is paused while stdout cannot keep up.
+ *
+ * Ends when the input has ended and every frame sent has had a reply (or `lingerMs` passed with nothing
+ * arriving), or when the server closes. A framing or connection error ends it by throwing, after every
+ * complete frame received before it has been printed.
+ */
+export async function pipeSession(
+  client: FramedClient,
+  stdin: Readable,
+  stdout: FrameWriter['stream'],
+  options: PipeOptions,
+  log: Logger,
+): Promise<PipeSummary> {
+  const printer = new FrameWriter(stdout, options.output, client.framing.mode);
+  let printed = 0;
+  let inputEnded = false;
+  let lingerTimer: NodeJS.Timeout | undefined;
+  let settle!: (outcome: Outcome) => void;
+  const outcome = new Promise<Outcome>((resolve) => {
+    settle = resolve;
+  });
+
+  const caughtUp = () => printed >= client.counters.framesSent;
+  const waitForReplies = () => {
+    clearTimeout(lingerTimer);
+    if (caughtUp()) settle({ kind: 'input' });
+    else lingerTimer = setTimeout(() => settle({ kind: 'input' }), options.lingerMs);
+  };
+
+  const reading = (async () => {
+    try {
+      for await (const frame of client) {
+        await printer.print(frame);
+        printed += 1;
+        if (inputEnded) waitForReplies();
+      }
+      settle({ kind: 'server' });
+    } catch (error) {
+      settle({ kind: 'failed', error });
+    }
+  })();
+
+  void (async () => {
+    try {
+      const messages = readMessages(stdin, {
+        mode: options.input,
+        packet: client.framing.mode,
+        maxFrame: client.framing.maxFrame,
+        label: 'stdin',
+      });
+      for await (const message of messages) await client.send(message);
+    } catch (error) {
+      // A send that failed because the connection went away: the reader knows why, and settles.
+      if (client.writable) settle({ kind: 'failed', error });
+      return;
+    }
+    inputEnded = true;
+    waitForReplies();
+  })();
+
+  const result = await outcome;
+  clearTimeout(lingerTimer);
+  // Stop reading input that is still open (the server closed first, or a failure): an open stdin would
+  // otherwise keep the process alive.
+  if (!inputEnded) stdin.destroy();
+  if (result.kind === 'failed') {
+    client.destroy(result.error as TlsechoError);
+    throw result.error;
+  }
+  if (result.kind === 'input') {
+    if (!caughtUp()) {
+      log.verbose(
+        `no reply to ${client.counters.framesSent - printed} of ${client.counters.framesSent} frames within the ${options.lingerMs}ms linger`,
+      );
+    }
+    await client.end();
+  }
+  await reading;
+  log.verbose(
+    result.kind === 'server'
+      ? `connection to ${client.target} closed by the server`
+      : `connection to ${client.target} closed`,
+  );
+  return { sent: client.counters.framesSent, received: printed, endedBy: result.kind };
+}

@@ -1,0 +1,214 @@
+import { createReadStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import { createEncoder } from '../codec/encoder.js';
+import { createLogger, useColor, type Io } from '../cli/io.js';
+import { ConnectionError, FileError, UsageError, isTlsechoError } from '../errors.js';
+import { formatDuration } from '../units.js';
+import type { FramedClient } from './connect.js';
+import { createSessionSignal } from './deadline.js';
+import { checkReply } from './expect.js';
+import { readMessages, type InputMode } from './input.js';
+import { describeConnection, openClient, type ClientConnectionOptions } from './open-client.js';
+import { FrameWriter, frameToJson, type FrameJson, type OutputMode } from './output.js';
+import { formatTarget } from './target.js';
+import { loadClientTlsSettings } from './tls-settings.js';
+
+/** How long `send` waits for the whole exchange unless `--timeout` says otherwise. */
+export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
+
+export interface SendOptions extends ClientConnectionOptions {
+  /** Each one frame, as UTF-8. When empty, messages come from `file` or stdin. */
+  messages: string[];
+  file?: string;
+  /** How `file` or stdin is cut into messages. */
+  input: InputMode;
+  output: OutputMode;
+  /** Sends the messages this many times over. */
+  count: number;
+  /** Replies to wait for in total; default one per frame sent, or none with `wait: false`. */
+  replies?: number;
+  wait: boolean;
+  /** Expected replies, compared in order, byte for byte. */
+  expect: string[];
+  /** Expect every reply to equal the message it answers. */
+  expectEcho: boolean;
+  /** Bounds the whole exchange, connecting included. */
+  timeoutMs: number;
+  json: boolean;
+  verbose: boolean;
+  color: boolean;
+}
+
+/** The one object `send --json` prints. Times are milliseconds. */
+export interface SendResult {
+  target: string;
+  ok: boolean;
+  tls: { protocol: string | null; cipher: string; fingerprint: string; verified: boolean } | null;
+  replies: FrameJson[];
+  timings: {
+    connectMs: number | null;
+    handshakeMs: number | null;
+    /** From the first frame sent to the first reply. */
+    firstReplyMs: number | null;
+    totalMs: number;
+  };
+  sent: number;
+  received: number;
+  error?: { code: string; message: string };
+}
+
+/**
+ * The one-shot client: connects, sends every message (`count` times), waits for the replies, prints them,
+ * closes. `--expect`/`--expect-echo` make it a check that fails with MismatchError on the first reply that
+ * differs; `timeoutMs` bounds everything with a TimeoutError. Replies received before any failure are
+ * printed (or, with `json`, reported) first.
+ */
+export async function send(options: SendOptions, io: Io): Promise<SendResult> {
+  const started = performance.now();
+  const log = createLogger(io.stderr, {
+    json: options.json,
+    color: useColor(io, { color: options.color }),
+    level: options.verbose ? 'verbose' : 'info',
+  });
+  const target = formatTarget(options.target);
+  const messages = await gatherMessages(options, io, log.info);
+  const tls = await loadClientTlsSettings(options.tls, io.cwd);
+  // Refuse a message that cannot be framed before connecting, so nothing is half sent.
+  const encoder = createEncoder(options.packet, options.maxFrame);
+  for (const message of messages) encoder.encode(message);
+
+  const total = messages.length * options.count;
+  const expectedReplies = options.wait ? (options.replies ?? total) : 0;
+  if (options.expect.length > expectedReplies) {
+    throw new UsageError(
+      `--expect is given ${options.expect.length} times but only ${expectedReplies} ${expectedReplies === 1 ? 'reply is' : 'replies are'} expected: add --replies ${options.expect.length}`,
+    );
+  }
+  const expected = options.expect.map((text) => Buffer.from(text, 'utf8'));
+  const replies: Buffer[] = [];
+  let client: FramedClient | undefined;
+  let firstSentAt: number | undefined;
+  let firstReplyAt: number | undefined;
+  let failure: unknown;
+
+  const limit = formatDuration(options.timeoutMs);
+  const session = createSessionSignal(io, options.timeoutMs, () =>
+    client === undefined
+      ? `no connection to ${target} within ${limit} (--timeout)`
+      : `timed out after ${limit} waiting for replies from ${target}: got ${replies.length} of ${expectedReplies}`,
+  );
+  const printer = options.json ? undefined : new FrameWriter(io.stdout, options.output, options.packet);
+
+  const receive = async (connection: FramedClient) => {
+    if (expectedReplies === 0) return;
+    for await (const frame of connection) {
+      const reply = Buffer.from(frame); // kept until the end: copy out of the socket's chunk
+      firstReplyAt ??= performance.now();
+      replies.push(reply);
+      await printer?.print(reply);
+      const index = replies.length;
+      const mismatch =
+        index <= expected.length
+          ? checkReply(index, expected[index - 1]!, reply, 'expect')
+          : options.expectEcho && index <= total
+            ? checkReply(index, messages[(index - 1) % messages.length]!, reply, 'echo')
+            : undefined;
+      if (mismatch) throw mismatch;
+      if (index >= expectedReplies) return;
+    }
+    throw new ConnectionError(
+      `${target} closed the connection after ${replies.length} of ${expectedReplies} replies`,
+      { code: 'ERR_CONNECTION_CLOSED' },
+    );
+  };
+
+  const sendAll = async (connection: FramedClient) => {
+    for (let round = 0; round < options.count; round++) {
+      for (const message of messages) {
+        firstSentAt ??= performance.now();
+        await connection.send(message);
+      }
+    }
+  };
+
+  try {
+    client = await openClient(options, tls, io, log, { signal: session.signal, json: options.json });
+    log.verbose(describeConnection(client, options.tls));
+    // Replies are read while sending, so a server that answers as it goes never blocks on a full buffer.
+    await Promise.all([sendAll(client), receive(client)]);
+    await client.end();
+  } catch (error) {
+    failure = error;
+    client?.destroy();
+  } finally {
+    session.dispose();
+  }
+
+  const result: SendResult = {
+    target,
+    ok: failure === undefined,
+    tls: client
+      ? {
+          protocol: client.peer.protocol,
+          cipher: client.peer.cipher,
+          fingerprint: client.peer.fingerprint,
+          verified: client.peer.verified,
+        }
+      : null,
+    replies: replies.map(frameToJson),
+    timings: {
+      connectMs: client ? round(client.timings.connectMs) : null,
+      handshakeMs: client ? round(client.timings.handshakeMs) : null,
+      firstReplyMs:
+        firstReplyAt !== undefined && firstSentAt !== undefined ? round(firstReplyAt - firstSentAt) : null,
+      totalMs: round(performance.now() - started),
+    },
+    sent: client?.counters.framesSent ?? 0,
+    received: replies.length,
+  };
+  if (failure !== undefined && isTlsechoError(failure)) {
+    result.error = { code: failure.code, message: failure.message };
+  }
+  if (options.json) io.stdout.write(`${JSON.stringify(result)}\n`);
+  if (failure !== undefined) throw failure;
+  return result;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+async function gatherMessages(options: SendOptions, io: Io, note: (text: string) => void): Promise<Buffer[]> {
+  if (options.messages.length > 0) return options.messages.map((text) => Buffer.from(text, 'utf8'));
+  let stream: Readable;
+  let label: string;
+  if (options.file !== undefined) {
+    stream = createReadStream(resolve(io.cwd, options.file));
+    label = options.file;
+  } else {
+    stream = io.stdin;
+    label = 'stdin';
+    if (io.stdin.isTTY) note('reading messages from the terminal, one per line; end with Ctrl-D');
+  }
+  const messages: Buffer[] = [];
+  try {
+    for await (const message of readMessages(stream, {
+      mode: options.input,
+      packet: options.packet,
+      maxFrame: options.maxFrame,
+      label,
+    })) {
+      messages.push(Buffer.from(message));
+    }
+  } catch (error) {
+    if (isTlsechoError(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new FileError(
+      `cannot read ${label}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return messages;
+}

@@ -1,0 +1,55 @@
+import { createLogger, useColor, type Io } from '../cli/io.js';
+import { formatDuration } from '../units.js';
+import { createSessionSignal } from './deadline.js';
+import type { InputMode } from './input.js';
+import { describeConnection, openClient, type ClientConnectionOptions } from './open-client.js';
+import type { OutputMode } from './output.js';
+import { pipeSession } from './pipe.js';
+import { replSession } from './repl.js';
+import { formatTarget } from './target.js';
+import { loadClientTlsSettings } from './tls-settings.js';
+
+export interface ConnectOptions extends ClientConnectionOptions {
+  /** How piped stdin is cut into messages (a terminal always sends one frame per entered line). */
+  input: InputMode;
+  output: OutputMode;
+  /** Pipe mode: after stdin ends, how long to wait with nothing arriving before closing. */
+  lingerMs: number;
+  /** Bounds the whole session when set. */
+  timeoutMs?: number;
+  verbose: boolean;
+  color: boolean;
+}
+
+/**
+ * `tlsecho connect`: an interactive session when stdin is a terminal, otherwise a filter from stdin to the
+ * server and from the server to stdout. Resolves when the session ended normally (stdin done, Ctrl-D, or
+ * the server closing); throws the typed error that ended it otherwise.
+ */
+export async function connectSession(options: ConnectOptions, io: Io): Promise<void> {
+  const interactive = Boolean(io.stdin.isTTY);
+  const log = createLogger(io.stderr, {
+    color: useColor(io, { color: options.color }),
+    level: options.verbose ? 'verbose' : 'info',
+  });
+  const target = formatTarget(options.target);
+  const limit = options.timeoutMs === undefined ? '' : formatDuration(options.timeoutMs);
+  const session = createSessionSignal(
+    io,
+    options.timeoutMs,
+    () => `session with ${target} timed out after ${limit} (--timeout)`,
+  );
+  try {
+    const tls = await loadClientTlsSettings(options.tls, io.cwd);
+    const client = await openClient(options, tls, io, log, { signal: session.signal, spinner: interactive });
+    if (interactive) {
+      log.info(describeConnection(client, options.tls));
+      await replSession(client, io, { output: options.output }, log);
+    } else {
+      log.verbose(describeConnection(client, options.tls));
+      await pipeSession(client, io.stdin, io.stdout, options, log);
+    }
+  } finally {
+    session.dispose();
+  }
+}
