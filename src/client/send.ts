@@ -137,7 +137,18 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
     client = await openClient(options, tls, io, log, { signal: session.signal, json: options.json });
     log.verbose(describeConnection(client, options.tls));
     // Replies are read while sending, so a server that answers as it goes never blocks on a full buffer.
-    await Promise.all([sendAll(client), receive(client)]);
+    const connection = client;
+    const receiving = receive(connection);
+    // A failed check or a broken stream ends the exchange at once, even while sending waits for room.
+    receiving.catch(() => connection.destroy());
+    try {
+      await sendAll(connection);
+    } catch (sendError) {
+      // When sending failed because the connection ended, the reader knows the better reason.
+      await receiving;
+      throw sendError;
+    }
+    await receiving;
     await client.end();
   } catch (error) {
     failure = error;
