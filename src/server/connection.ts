@@ -137,14 +137,18 @@ export class Connection {
     readonly id: number,
     socket: TLSSocket,
     host: ConnectionHost,
-    options: { identifyClient: boolean },
+    options: {
+      identifyClient: boolean;
+      /** The client a PROXY protocol header named, used instead of the socket's peer (the balancer). */
+      peer?: { address: string; port?: number };
+    },
   ) {
     this.#host = host;
     this.#socket = socket as OwnedSocket;
     this.#socket[kConnection] = this;
     this.#lastActive = host.tick;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
+    this.remoteAddress = options.peer?.address ?? socket.remoteAddress ?? '';
+    this.remotePort = options.peer ? (options.peer.port ?? 0) : (socket.remotePort ?? 0);
     if (options.identifyClient) this.#client = identifyClient(socket);
     const { framing, handler } = host;
     if (handler.echoesUnchanged && !host.traceMessages) {

@@ -74,6 +74,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<void> {
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     idleTimeoutMs: options.idleTimeoutMs,
     drainTimeoutMs: options.drainTimeoutMs,
+    proxyProtocol: options.proxyProtocol,
     traceMessages: log.enabled('verbose'),
   });
   logServerEvents(server, log, { maxConnections: options.maxConnections });
@@ -126,7 +127,8 @@ function announce(
     });
   }
   const mtls = credentials.clientCa !== undefined ? ', client certificates required' : '';
-  log.info(`listening on ${bound} (packet ${options.packet}, ${server.handler.name}${mtls})`, {
+  const proxy = options.proxyProtocol ? ', PROXY protocol header required' : '';
+  log.info(`listening on ${bound} (packet ${options.packet}, ${server.handler.name}${mtls}${proxy})`, {
     event: 'listening',
     address: address.address,
     port: address.port,

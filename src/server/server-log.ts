@@ -52,6 +52,22 @@ export function logServerEvents(
       open: refused.open,
     });
   });
+  server.on('proxyError', (failure) => {
+    const peer = peerOf(failure.remoteAddress, failure.remotePort);
+    log.warn(`refused ${peer}: ${failure.error.message}`, {
+      event: 'proxy-header-refused',
+      remoteAddress: failure.remoteAddress,
+      remotePort: failure.remotePort,
+      code: failure.error.code,
+    });
+  });
+  server.on('healthCheck', (check) =>
+    log.debug(`health check from ${peerOf(check.remoteAddress, check.remotePort)}`, {
+      event: 'health-check',
+      remoteAddress: check.remoteAddress,
+      remotePort: check.remotePort,
+    }),
+  );
   server.on('handlerOutput', ({ id, line }) =>
     log.info(`[#${id}] handler stderr: ${JSON.stringify(line)}`, { event: 'handler-stderr', id, line }),
   );

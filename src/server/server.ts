@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { createFraming, type Framing } from '../codec/framing.js';
 import { defaultMaxFrame, type PacketMode } from '../codec/limits.js';
@@ -17,6 +17,12 @@ import {
 } from './connection.js';
 import { classifyHandshakeFailure, type HandshakeFailure } from './handshake-failure.js';
 import { resolveHandler, type ExecFraming, type HandlerSpec } from './handlers/index.js';
+import {
+  createProxyListener,
+  proxiedPeer,
+  type ProxyHeaderFailure,
+  type ProxyHealthCheck,
+} from './proxy-listener.js';
 import type { Handler } from './handlers/types.js';
 
 /** Defaults for every limit: what `tlsecho serve --help` shows. */
@@ -71,6 +77,12 @@ export interface ServerOptions {
   idleTimeoutMs?: number;
   /** How long `close()` lets open connections finish by default. */
   drainTimeoutMs?: number;
+  /**
+   * Behind a load balancer: read a PROXY protocol header (v1 or v2) before each TLS handshake, within the
+   * handshake timeout, and use the client it names in logs and in the handler's context. Connections
+   * without a valid header are refused (`proxyError`).
+   */
+  proxyProtocol?: boolean;
   /** Emit a `message` event for every message in and out (`--verbose`). Off keeps the echo path lean. */
   traceMessages?: boolean;
 }
@@ -118,6 +130,10 @@ export interface ServerEvents {
   /** A handshake failed: not TLS, too old a TLS version, a bad client certificate, a timeout. */
   tlsError: [failure: HandshakeFailure];
   refused: [refused: RefusedConnection];
+  /** With `proxyProtocol`: a connection without a valid PROXY header, refused. */
+  proxyError: [failure: ProxyHeaderFailure];
+  /** With `proxyProtocol`: the balancer's health check (a LOCAL header, then a close). */
+  healthCheck: [check: ProxyHealthCheck];
   message: [trace: MessageTrace];
   handlerOutput: [output: HandlerOutput];
   /** The listening socket failed after `listen()` succeeded. */
@@ -139,6 +155,8 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
   traceMessages: boolean;
 
   #tls: TlsServer | undefined;
+  // The socket that listens: the TLS server itself, or with proxyProtocol the TCP server in front of it.
+  #listener: NetServer | undefined;
   #connections = new Set<Connection>();
   // Every TCP socket, handshake finished or not: a client still in its handshake is no Connection yet but
   // must not keep a closing server waiting for its handshake timeout.
@@ -185,7 +203,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
 
   /** The bound address, or null before `listen()` and after `close()`. */
   address(): AddressInfo | null {
-    const address = this.#tls?.address();
+    const address = this.#listener?.address();
     return address && typeof address === 'object' ? address : null;
   }
 
@@ -228,25 +246,39 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
       throw describeTlsSetupError(error);
     }
     this.#tls = server;
-    server.maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections;
+    const listener = options.proxyProtocol
+      ? createProxyListener(
+          server,
+          { timeoutMs: options.handshakeTimeoutMs ?? SERVER_DEFAULTS.handshakeTimeoutMs },
+          {
+            accepted: (socket) => this.#track(socket),
+            accepting: () => this.#accepting,
+            failed: (failure) => {
+              this.#stats.handshakeFailures += 1;
+              this.emit('proxyError', failure);
+            },
+            healthCheck: (check) => this.emit('healthCheck', check),
+          },
+        )
+      : server;
+    this.#listener = listener;
+    listener.maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections;
     const identifyClient = options.clientCa !== undefined;
-    server.on('connection', (socket: TrackedSocket) => {
-      // Asking once makes the socket remember its peer, which a failed handshake's log line names after
-      // the socket is gone.
-      void socket.remoteAddress;
-      this.#sockets.add(socket);
-      socket[kSockets] = this.#sockets;
-      socket.on('close', forgetSocket);
-    });
+    server.on('connection', (socket: TrackedSocket) => this.#track(socket));
     server.on('secureConnection', (socket: TLSSocket) => this.#accept(socket, identifyClient));
     server.on('tlsClientError', (error, socket) => {
       this.#stats.handshakeFailures += 1;
       const failure = classifyHandshakeFailure(error, socket, (socket as { _parent?: Socket })._parent);
+      const peer = proxiedPeer(socket);
+      if (peer) {
+        failure.remoteAddress = peer.address;
+        failure.remotePort = peer.port ?? 0;
+      }
       // Node leaves a timed-out handshake's socket open; nothing good can come of it.
       socket.destroy();
       this.emit('tlsError', failure);
     });
-    server.on('drop', (data) => {
+    listener.on('drop', (data) => {
       this.#stats.refused += 1;
       this.emit('refused', {
         remoteAddress: data?.remoteAddress ?? '',
@@ -257,13 +289,14 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
     const bound = await new Promise<AddressInfo>((resolve, reject) => {
       const onError = (error: Error) => {
         this.#tls = undefined;
+        this.#listener = undefined;
         reject(describeSocketError(error, formatAddress(host, port)));
       };
-      server.once('error', onError);
-      server.listen({ host, port }, () => {
-        server.off('error', onError);
-        server.on('error', (error) => this.emit('error', error));
-        resolve(server.address() as AddressInfo);
+      listener.once('error', onError);
+      listener.listen({ host, port }, () => {
+        listener.off('error', onError);
+        listener.on('error', (error) => this.emit('error', error));
+        resolve(listener.address() as AddressInfo);
       });
     });
     this.#startSweeping();
@@ -278,7 +311,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
   stopAccepting(): void {
     if (!this.#accepting) return;
     this.#accepting = false;
-    this.#tls?.close();
+    this.#listener?.close();
   }
 
   /**
@@ -308,7 +341,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
       this.#accepting = false;
       // The listening socket may already be closed (stopAccepting); 'close' still comes once the last
       // socket it accepted is gone, and close() just reports that it was not running.
-      if (this.#tls?.listening) this.#tls.close(() => done());
+      if (this.#listener?.listening) this.#listener.close(() => done());
       else done();
       if (this.#connections.size === 0) this.#emptied();
       for (const connection of this.#connections) connection.drain();
@@ -342,6 +375,17 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
     if (this.#connections.size === 0) this.#emptied();
   }
 
+  #track(socket: TrackedSocket): void {
+    // With proxyProtocol the TCP listener tracks a socket first, then the TLS server sees it again.
+    if (socket[kSockets]) return;
+    // Asking once makes the socket remember its peer, which a failed handshake's log line names after
+    // the socket is gone.
+    void socket.remoteAddress;
+    this.#sockets.add(socket);
+    socket[kSockets] = this.#sockets;
+    socket.on('close', forgetSocket);
+  }
+
   #emptied(): void {
     // Not accepting any more: whatever is left is a handshake that would be refused anyway.
     if (!this.#accepting) for (const socket of this.#sockets) socket.destroy();
@@ -373,7 +417,10 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
       socket.destroy();
       return;
     }
-    const connection = new Connection(this.#nextId++, socket, this, { identifyClient });
+    const connection = new Connection(this.#nextId++, socket, this, {
+      identifyClient,
+      peer: proxiedPeer(socket),
+    });
     this.#connections.add(connection);
     this.#stats.accepted += 1;
     if (this.listenerCount('connection') > 0) this.emit('connection', connection.info());
