@@ -71,8 +71,11 @@ export function createProxyListener(
       },
       (error: unknown) => {
         socket.destroy();
-        if (error instanceof TlsechoError) hooks.failed({ remoteAddress, remotePort, error });
-        // Anything else is a socket error (a reset while we waited): the client is gone, nothing to report.
+        // A socket error (a reset while we waited) leaves nothing to report, and neither does a socket the
+        // server closed itself on shutdown.
+        if (error instanceof TlsechoError && hooks.accepting()) {
+          hooks.failed({ remoteAddress, remotePort, error });
+        }
       },
     );
   });

@@ -48,7 +48,7 @@ async function runWorker(options: ServeWorkersOptions, slot: number, io: Io): Pr
         credentials,
         maxAccepts: undefined,
         maxConnections: perWorkerMaxConnections(options.maxConnections, options.workers),
-        logBase: { worker: slot },
+        logBase: { worker: slot, pid: process.pid },
         onServer: (server) => server.on('disconnect', reportConnectionClosed),
       },
       workerIo(io, slot, { json: options.json }),
