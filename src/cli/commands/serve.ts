@@ -125,7 +125,8 @@ function serveBuilder(y: Argv) {
     .option('handler', {
       type: 'string',
       default: 'echo',
-      describe: 'echo, exec:COMMAND (one process per connection), or a module such as ./handler.js',
+      describe:
+        'echo, etf-echo (Erlang terms: replies {ok, Term}), exec:COMMAND (one process per connection), or a module such as ./handler.js',
       group: HANDLER_GROUP,
     })
     .option('exec-framing', {

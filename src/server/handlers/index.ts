@@ -1,18 +1,20 @@
 import type { Framing } from '../../codec/framing.js';
 import { UsageError } from '../../errors.js';
 import { echoHandler } from './echo.js';
+import { createEtfEchoHandler } from './etf-echo.js';
 import { createExecHandler, type ExecFraming } from './exec.js';
 import { fromMessageHandler } from './message-handler.js';
 import { loadModuleHandler, looksLikeModulePath } from './module.js';
 import type { Handler, MessageHandler } from './types.js';
 
 export { echoHandler } from './echo.js';
+export { createEtfEchoHandler } from './etf-echo.js';
 export { createExecHandler, EXEC_FRAMINGS, type ExecFraming, type ExecHandlerOptions } from './exec.js';
 export { fromMessageHandler, type HandlerHooks } from './message-handler.js';
 export { loadModuleHandler } from './module.js';
 export type * from './types.js';
 
-/** `echo`, `exec:CMD`, a module path, a message function, or a ready Handler. */
+/** `echo`, `etf-echo`, `exec:CMD`, a module path, a message function, or a ready Handler. */
 export type HandlerSpec = string | MessageHandler | Handler;
 
 export interface ResolveHandlerOptions {
@@ -31,6 +33,7 @@ export async function resolveHandler(spec: HandlerSpec, options: ResolveHandlerO
   if (typeof spec === 'object') return spec;
   const text = spec.trim();
   if (text === 'echo') return echoHandler;
+  if (text === 'etf-echo') return createEtfEchoHandler(options.framing.maxFrame);
   if (text.startsWith(EXEC_PREFIX)) {
     const command = text.slice(EXEC_PREFIX.length).trim();
     if (command === '') throw new UsageError("invalid handler 'exec:': name a command, e.g. exec:cat");
@@ -44,6 +47,6 @@ export async function resolveHandler(spec: HandlerSpec, options: ResolveHandlerO
   }
   if (looksLikeModulePath(text)) return loadModuleHandler(text, options.cwd);
   throw new UsageError(
-    `unknown handler '${spec}': use echo, exec:COMMAND, or a module path such as ./handler.js`,
+    `unknown handler '${spec}': use echo, etf-echo, exec:COMMAND, or a module path such as ./handler.js`,
   );
 }
