@@ -72,6 +72,7 @@ function kindOf(code: string, error: TlsError): HandshakeFailureKind {
       return 'not-tls';
     case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
     case 'ERR_SSL_NO_PROTOCOLS_AVAILABLE':
+    case 'ERR_SSL_VERSION_TOO_LOW': // an SSLv3 ClientHello, as OpenSSL 3 reports it
     case 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION':
       return 'unsupported-version';
     case 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE':
