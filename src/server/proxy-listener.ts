@@ -66,7 +66,9 @@ export function createProxyListener(
           socket.destroy();
           return;
         }
-        if (header.source) socket[kProxiedPeer] = originalPeer(header, socket);
+        // Set even when the header names no client (LOCAL, UNKNOWN): the address read at accept outlives
+        // a socket that closes right after its handshake, as health checks do.
+        socket[kProxiedPeer] = originalPeer(header, { remoteAddress, remotePort });
         tlsServer.emit('connection', socket);
       },
       (error: unknown) => {
@@ -81,7 +83,10 @@ export function createProxyListener(
   });
 }
 
-/** The client a PROXY header named for this TLS connection, or undefined (not proxied, LOCAL, UNKNOWN). */
+/**
+ * The client a PROXY header named for this TLS connection (the balancer's own address for LOCAL and
+ * UNKNOWN headers), or undefined when the connection did not come through a proxy listener.
+ */
 export function proxiedPeer(socket: TLSSocket | undefined): ProxyEndpoint | undefined {
   // A TLS socket made from an existing socket keeps it as `_parent` (not typed, but stable since Node 0.x).
   const parent = (socket as { _parent?: ProxiedSocket } | undefined)?._parent;
