@@ -206,6 +206,11 @@ export class FramedClient implements AsyncIterable<Buffer> {
     return this.#closedByPeer;
   }
 
+  /** The error that ended (or is ending) the session, once there is one. */
+  get failure(): TlsechoError | undefined {
+    return this.#failure;
+  }
+
   /** Resolves when the socket has closed, whatever the reason. Never rejects. */
   get closed(): Promise<void> {
     return this.#closed;

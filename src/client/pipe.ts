@@ -87,13 +87,19 @@ export async function pipeSession(
     waitForReplies();
   })();
 
-  const result = await outcome;
+  let result = await outcome;
   clearTimeout(lingerTimer);
+  // Caught up, but the stream had already broken behind the last reply: that is still an error. (Bytes that
+  // arrive after we close go unread either way.)
+  if (result.kind === 'input' && client.failure !== undefined)
+    result = { kind: 'failed', error: client.failure };
   // Stop reading input that is still open (the server closed first, or a failure): an open stdin would
   // otherwise keep the process alive.
   if (!inputEnded) stdin.destroy();
   if (result.kind === 'failed') {
     client.destroy(result.error as TlsechoError);
+    // Every complete frame received before the failure is printed before it is reported.
+    await reading;
     throw result.error;
   }
   if (result.kind === 'input') {
