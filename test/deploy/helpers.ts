@@ -215,6 +215,8 @@ export async function connectClient(port: number, caPem: string): Promise<Client
     wake?.();
   });
   socket.on('close', () => wake?.());
+  // A reset (its server was killed) shows as a closed socket: `echo` then fails with a clear message.
+  socket.on('error', () => {});
   return {
     socket,
     localPort: socket.localPort!,
