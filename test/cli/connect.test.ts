@@ -1,4 +1,4 @@
-import { execFile as execFileCallback, spawn } from 'node:child_process';
+import { execFile as execFileCallback, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import yargs from 'yargs';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { connectCommand, toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
 import type { ConnectOptions } from '../../src/client/session.js';
-import { BIN, cliEnv, runCli } from '../helpers/run-cli.js';
+import { BIN, cliEnv, runCli, spawnCli } from '../helpers/run-cli.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { frame, startTestServer } from '../client/helpers/framed-server.js';
@@ -20,6 +20,15 @@ import { startServeChild } from '../client/helpers/serve-child.js';
 const execFile = promisify(execFileCallback);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const RSS_REPORTER = fileURLToPath(new URL('../client/fixtures/report-max-rss.mjs', import.meta.url));
+
+// Collects what a running child prints from now on, and its exit code, leaving its stdin open.
+function collectChild(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
 
 describe('tlsecho connect, stdin piped', () => {
   test.each(['1', '2', '4', 'line'])(
@@ -204,6 +213,17 @@ describe('tlsecho connect, stdin piped', () => {
     expect(big.outputBeforeInputDone).toBe(true);
   }, 120_000);
 
+  test('Ctrl-C (SIGINT) while piping ends the session with exit 130', async () => {
+    const pki = await makeTestPki();
+    const server = await startTestServer({ cert: pki.server.certPem, key: pki.server.keyPem });
+    const child = spawnCli(['connect', `127.0.0.1:${server.port}`, '--ca', pki.caFile]);
+    child.stdin!.write('still typing\n');
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    const result = collectChild(child);
+    child.kill('SIGINT');
+    expect(await result).toMatchObject({ code: 130, stdout: '', stderr: 'tlsecho: interrupted\n' });
+  });
+
   test('--help documents the --linger default', async () => {
     const r = await runCli(['connect', '--help']);
     expect(r.code).toBe(0);
@@ -303,6 +323,20 @@ describe.skipIf(!existsSync('/usr/bin/tmux') && !existsSync('/usr/local/bin/tmux
         'the close report',
       );
       expect(peer.received.map(String)).toEqual(['hello from a pty', 'half typed']);
+    }, 60_000);
+
+    test('Ctrl-C clears a half-typed line; on an empty line it interrupts (exit 130)', async () => {
+      const pki = await makeTestPki();
+      const server = await startTestServer({ cert: pki.server.certPem, key: pki.server.keyPem });
+      const term = await startTmux(['connect', `127.0.0.1:${server.port}`, '--ca', pki.caFile]);
+      await term.waitForScreen((text) => lines(text).includes('>'), 'the prompt');
+      await term.keys('never sent');
+      await term.waitForScreen((text) => lines(text).includes('> never sent'), 'the typed line');
+      await term.keys('C-c');
+      await term.waitForScreen((text) => !text.includes('never sent'), 'the line cleared');
+      await term.keys('C-c');
+      expect(await term.waitForExit()).toBe(130);
+      expect((await server.nextPeer()).received).toEqual([]);
     }, 60_000);
 
     test('an oversized line is refused and the session goes on; a server close ends it with exit 0', async () => {

@@ -41,9 +41,11 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
         .usage(
           '$0 connect [target] [options]\n\n' +
             'On a terminal: a prompt where each line you enter is sent as one frame and replies print as they ' +
-            'arrive; Ctrl-D closes. With stdin piped: each input line (or --null/--whole/--raw-in message) is ' +
-            'sent as a frame and replies go to stdout; the command ends once stdin has closed and every frame ' +
-            'has had its reply, or --linger has passed with nothing arriving, or the server closes.',
+            'arrive; Ctrl-D closes.\n\n' +
+            'With stdin piped: each input line is sent as one frame (the newline is not sent; every other byte ' +
+            'is, a \\r before it included), or each --null/--whole/--raw-in message; replies go to stdout as ' +
+            'they arrive. The command ends once stdin has closed and every frame has had its reply, or ' +
+            '--linger has passed with nothing arriving, or the server closes.',
         ),
     )
       .option('linger', {
@@ -61,10 +63,7 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
         ),
       })
       .example('$0 connect localhost:7000 --ca certs/ca.crt', 'interactive session, trusting a local CA')
-      .example(
-        "printf 'a\\nb\\n' | $0 connect :7000 --pin sha256:…",
-        'send two frames, print the two replies',
-      )
+      .example("printf 'a\\nb\\n' | $0 connect :7000 --ca ca.crt", 'send two frames, print the two replies')
       .example(
         '$0 connect host:7000 --raw-in --output raw < frames.bin > replies.bin',
         'framed data in and out',
