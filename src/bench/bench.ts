@@ -8,7 +8,7 @@ import {
 } from '../errors.js';
 import type { Io } from '../cli/io.js';
 import { startSpinner } from '../cli/spinner.js';
-import { formatDuration, formatSize } from '../units.js';
+import { formatSize } from '../units.js';
 import type { BenchOptions, ThreadPlan } from './options.js';
 import { PayloadFactory } from './payload.js';
 import { formatBenchResult, toBenchResult, type BenchResult } from './report.js';
@@ -107,7 +107,7 @@ function runSize(
         lastCount = received;
         lastAt = now;
         spinner.update(
-          `${what}: ${Math.round(rate).toLocaleString('en-US')} msgs/s, ${formatDuration(now - startedAt)} elapsed`,
+          `${what}: ${Math.round(rate).toLocaleString('en-US')} msgs/s, ${((now - startedAt) / 1000).toFixed(1)}s elapsed`,
         );
       }, PROGRESS_REFRESH_MS);
       const snapshots = await Promise.all(threads.map((thread) => thread.result));
