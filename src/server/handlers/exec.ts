@@ -85,7 +85,10 @@ class ExecSession implements HandlerSession {
     let ok: boolean;
     if (this.#options.framing === 'raw') {
       const [header, body] = this.#options.connectionFraming.encoder.encode(frame);
-      ok = stdin.write(Buffer.concat([header, body]));
+      stdin.cork();
+      stdin.write(header);
+      ok = stdin.write(body);
+      stdin.uncork();
     } else {
       if (frame.includes(0x0a)) {
         throw new ProtocolError(
@@ -94,7 +97,11 @@ class ExecSession implements HandlerSession {
           { hint: 'use --exec-framing raw to pass messages as frames' },
         );
       }
-      ok = stdin.write(Buffer.concat([frame, NEWLINE]));
+      // Corked, the two parts leave in one writev: no copy of the message.
+      stdin.cork();
+      stdin.write(frame);
+      ok = stdin.write(NEWLINE);
+      stdin.uncork();
     }
     // Hold back the next message (and reading from the client) until the child has taken this one.
     if (!ok) return new Promise((resolve) => this.#whenStdinWritable(resolve));
