@@ -7,15 +7,30 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import yargs from 'yargs';
-import { describe, expect, onTestFinished, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { connectCommand, toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
 import type { ConnectOptions } from '../../src/client/session.js';
 import { BIN, cliEnv, runCli, spawnCli } from '../helpers/run-cli.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { frame, startTestServer } from '../client/helpers/framed-server.js';
-import { makeTestPki } from '../client/helpers/pki.js';
-import { startServeChild } from '../client/helpers/serve-child.js';
+import { makeSharedTestPki, makeTestPki } from '../client/helpers/pki.js';
+import { startServeChild, type ServeChild } from '../client/helpers/serve-child.js';
+
+// One `tlsecho serve` (CA-signed certificate, {packet, 4}, echo) for the tests that need nothing else:
+// starting a server per test would cost a Node start-up each.
+let shared: { pki: Awaited<ReturnType<typeof makeSharedTestPki>>; server: ServeChild };
+beforeAll(async () => {
+  const pki = await makeSharedTestPki();
+  const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile], {
+    shared: true,
+  });
+  shared = { pki, server };
+});
+afterAll(async () => {
+  await shared?.server.stop();
+  await shared?.pki.cleanup();
+});
 
 const execFile = promisify(execFileCallback);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -56,8 +71,7 @@ describe('tlsecho connect, stdin piped', () => {
   );
 
   test('--output raw from one run is --raw-in for the next, and --output json reads it back', async () => {
-    const pki = await makeTestPki();
-    const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile]);
+    const { pki, server } = shared;
     const target = `127.0.0.1:${server.port}`;
     const framed = await runCli(
       ['connect', target, '--pin', pki.server.fingerprint, '--null', '--output', 'raw'],
@@ -83,8 +97,7 @@ describe('tlsecho connect, stdin piped', () => {
   });
 
   test('--whole sends all of stdin as one frame', async () => {
-    const pki = await makeTestPki();
-    const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile]);
+    const { pki, server } = shared;
     const r = await runCli(
       ['connect', `127.0.0.1:${server.port}`, '--ca', pki.caFile, '--whole', '-o', 'hex'],
       {
@@ -95,8 +108,7 @@ describe('tlsecho connect, stdin piped', () => {
   });
 
   test('-v reports the connection on stderr: TLS version, cipher, subject, fingerprint, verified', async () => {
-    const pki = await makeTestPki();
-    const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile]);
+    const { pki, server } = shared;
     const r = await runCli(['connect', `localhost:${server.port}`, '--ca', pki.caFile, '-v'], {
       input: 'x\n',
     });
@@ -151,8 +163,7 @@ describe('tlsecho connect, stdin piped', () => {
   });
 
   test('pipes 100,000 lines through in bounded memory, printing replies before the input ends', async () => {
-    const pki = await makeTestPki();
-    const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile]);
+    const { pki, server } = shared;
     const dir = await makeTempDir();
     const run = async (lines: number, name: string) => {
       const reportFile = join(dir, `${name}.rss`);

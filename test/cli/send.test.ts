@@ -1,19 +1,33 @@
 import yargs from 'yargs';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sendCommand, toSendOptions, type SendArgs } from '../../src/cli/commands/send.js';
 import type { SendOptions } from '../../src/client/send.js';
 import { runCli } from '../helpers/run-cli.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
 import { frame, startSilentTcpServer, startTestServer, unusedPort } from '../client/helpers/framed-server.js';
-import { makeTestPki } from '../client/helpers/pki.js';
-import { startServeChild } from '../client/helpers/serve-child.js';
+import { makeSharedTestPki, makeTestPki } from '../client/helpers/pki.js';
+import { startServeChild, type ServeChild } from '../client/helpers/serve-child.js';
+
+// One `tlsecho serve` (CA-signed certificate, {packet, 4}, echo) for the tests that need nothing else:
+// starting a server per test would cost a Node start-up each.
+let shared: { pki: Awaited<ReturnType<typeof makeSharedTestPki>>; server: ServeChild };
+beforeAll(async () => {
+  const pki = await makeSharedTestPki();
+  const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile], {
+    shared: true,
+  });
+  shared = { pki, server };
+});
+afterAll(async () => {
+  await shared?.server.stop();
+  await shared?.pki.cleanup();
+});
 
 // `tlsecho send` as a user runs it: a child process, piped stdin, real TLS on loopback, verification on.
 
 describe('tlsecho send against tlsecho serve', () => {
   test('prints each reply on stdout and exits 0', async () => {
-    const pki = await makeTestPki();
-    const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile]);
+    const { pki, server } = shared;
     const r = await runCli(['send', `127.0.0.1:${server.port}`, '--ca', pki.caFile, 'hi', 'there']);
     expect(r).toMatchObject({ code: 0, stdout: 'hi\nthere\n', stderr: '' });
   });
@@ -79,8 +93,7 @@ describe('tlsecho send against tlsecho serve', () => {
   });
 
   test('--json prints one result object with timings', async () => {
-    const pki = await makeTestPki();
-    const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile]);
+    const { pki, server } = shared;
     const r = await runCli([
       'send',
       `127.0.0.1:${server.port}`,
@@ -110,8 +123,7 @@ describe('tlsecho send against tlsecho serve', () => {
   });
 
   test('reads one message per line from stdin when none are given', async () => {
-    const pki = await makeTestPki();
-    const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile]);
+    const { pki, server } = shared;
     const r = await runCli(['send', `127.0.0.1:${server.port}`, '--ca', pki.caFile, '--output', 'hex'], {
       input: 'ab\n\ncd',
     });
@@ -121,8 +133,7 @@ describe('tlsecho send against tlsecho serve', () => {
 
 describe('tlsecho send exit codes', () => {
   test('8 when a reply differs from --expect, with both sides on one line', async () => {
-    const pki = await makeTestPki();
-    const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile]);
+    const { pki, server } = shared;
     const r = await runCli([
       'send',
       `127.0.0.1:${server.port}`,
@@ -196,8 +207,7 @@ describe('tlsecho send exit codes', () => {
   });
 
   test('5 for a wrong pin, printing the fingerprint that was seen', async () => {
-    const pki = await makeTestPki();
-    const server = await startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile]);
+    const { pki, server } = shared;
     const r = await runCli(['send', `127.0.0.1:${server.port}`, '--pin', pki.selfSigned.fingerprint, 'x']);
     expect(r.code).toBe(5);
     expect(r.stderr.split('\n')[0]).toBe(

@@ -1,5 +1,6 @@
 import { createPrivateKey, webcrypto } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   generateCa,
@@ -62,8 +63,18 @@ function generateAll(): Promise<GeneratedPki> {
 
 /** Writes the test PKI into a temp dir removed when the test ends. */
 export async function makeTestPki(): Promise<TestPki> {
+  return writeTestPki(await makeTempDir('tlsecho-client-pki-'));
+}
+
+/** The same, for a whole file's tests (from beforeAll): the caller removes it with `cleanup` in afterAll. */
+export async function makeSharedTestPki(): Promise<TestPki & { cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tlsecho-client-pki-'));
+  const pki = await writeTestPki(dir);
+  return { ...pki, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function writeTestPki(dir: string): Promise<TestPki> {
   const generated = await generateAll();
-  const dir = await makeTempDir('tlsecho-client-pki-');
   const caFile = join(dir, 'ca.crt');
   await writeFile(caFile, generated.caPem);
   const save = async (name: string, cert: GeneratedCertificate): Promise<CertFiles> => {
