@@ -78,6 +78,8 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
     socket = tlsConnect({
       host: options.host,
       port: options.port,
+      // Frames are messages: send each at once rather than wait (Nagle) for more to fill a segment.
+      noDelay: true,
       ...buildClientTlsOptions(settings, options.host),
     });
   } catch (error) {

@@ -97,6 +97,15 @@ describe('connectFramed', () => {
     expect(client.timings.handshakeMs).toBeGreaterThan(0);
   });
 
+  test('connects to an IPv6 address and names it in brackets', async () => {
+    const pki = await makeTestPki();
+    const server = await startTestServer({ cert: pki.server.certPem, key: pki.server.keyPem, host: '::1' });
+    const client = await open({ host: '::1', port: server.port, tls: { ca: [pki.caPem] } });
+    expect(client.target).toBe(`[::1]:${server.port}`);
+    await client.send(Buffer.from('v6'));
+    expect(await take(client, 1)).toEqual([Buffer.from('v6')]);
+  });
+
   test('refuses an oversized payload before writing it and keeps the connection usable', async () => {
     const pki = await makeTestPki();
     const server = await startTestServer({ cert: pki.server.certPem, key: pki.server.keyPem, packet: 1 });

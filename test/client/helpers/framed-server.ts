@@ -67,6 +67,8 @@ export interface TestServerOptions {
   onFrame?: (payload: Buffer, peer: TestPeer) => void;
   /** Called once per connection after the handshake, before any frame. */
   onConnection?: (peer: TestPeer) => void;
+  /** Default 127.0.0.1. */
+  host?: string;
 }
 
 export interface TestServer {
@@ -77,7 +79,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A minimal framed TLS echo server on 127.0.0.1 and a free port; closed when the test ends. */
+/** A minimal framed TLS echo server on 127.0.0.1 (or `host`) and a free port; closed when the test ends. */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const packet = options.packet ?? 4;
   const peers: TestPeer[] = [];
@@ -117,7 +119,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     },
   );
   server.on('tlsClientError', () => {});
-  server.listen(0, '127.0.0.1');
+  server.listen(0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const closeServer = async () => {
     for (const peer of peers) peer.socket.destroy();
