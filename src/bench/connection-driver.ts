@@ -27,6 +27,9 @@ export interface ThreadClock {
 // side must not keep the benchmark alive, though.
 const CLOSE_GRACE_MS = 2000;
 
+// Below this, Buffer.allocUnsafe takes from Node's shared pool and a copy costs nothing worth saving.
+const REUSE_FRAMES_FROM = 4096;
+
 /**
  * Drives one TLS connection: keeps up to `pipeline` frames in flight (closed loop), or sends each frame at
  * its due time (open loop, `ratePerSecond`), and checks every reply against what was sent.
@@ -44,6 +47,8 @@ export class ConnectionDriver {
   // When each message in flight was sent (or was due, in open loop), indexed by sequence modulo pipeline.
   readonly #startTimes: Float64Array;
   readonly #intervalMs: number;
+  // Single-frame buffers whose writes have completed (at most `pipeline` of them exist).
+  readonly #spareFrames: Buffer[] = [];
   #scheduleStart = 0;
   #nextSequence = 0; // next message to send
   #nextExpected = 0; // next reply to come back
@@ -172,7 +177,22 @@ export class ConnectionDriver {
 
   #send(count: number, now: number): void {
     const first = this.#nextSequence;
-    const batch = this.#payloads.frames(first, count);
+    let batch: Buffer;
+    let onWritten: (() => void) | undefined;
+    if (count === 1 && this.#payloads.frameBytes >= REUSE_FRAMES_FROM) {
+      // Large frames sent one at a time (ping-pong, deep frames): reuse the buffers whose writes have
+      // completed, so that the generator neither copies nor allocates 64 KiB per message.
+      const spare = this.#spareFrames.pop();
+      if (spare === undefined) {
+        batch = this.#payloads.frames(first, 1);
+      } else {
+        batch = spare;
+        this.#payloads.renumber(batch, first);
+      }
+      onWritten = () => this.#spareFrames.push(batch);
+    } else {
+      batch = this.#payloads.frames(first, count);
+    }
     const startTimes = this.#startTimes;
     const ring = startTimes.length;
     for (let sequence = first; sequence < first + count; sequence++) {
@@ -184,7 +204,7 @@ export class ConnectionDriver {
     this.#nextSequence = first + count;
     this.#tally.sent += count;
     this.#tally.bytesSent += batch.length;
-    this.#socket.write(batch);
+    this.#socket.write(batch, onWritten);
   }
 
   #onTimeout = (): void => {

@@ -52,6 +52,14 @@ export class PayloadFactory {
     return batch;
   }
 
+  /**
+   * Turns a frame built by `frames(…, 1)` into the frame of message `sequence`: only the sequence digits
+   * differ between two frames, so a buffer whose write has completed can be sent again without a copy.
+   */
+  renumber(frame: Buffer, sequence: number): void {
+    this.#writeSequence(frame, this.#payloadOffset, sequence);
+  }
+
   /** True when `reply` is exactly the payload of message `sequence`. */
   matches(reply: Buffer, sequence: number): boolean {
     if (reply.length !== this.size) return false;
