@@ -78,8 +78,6 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
     socket = tlsConnect({
       host: options.host,
       port: options.port,
-      // Frames are messages: send each at once rather than wait (Nagle) for more to fill a segment.
-      noDelay: true,
       ...buildClientTlsOptions(settings, options.host),
     });
   } catch (error) {
@@ -91,6 +89,9 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
       }),
     );
   }
+
+  // Frames are messages: send each at once rather than wait (Nagle) for more to fill a segment.
+  socket.setNoDelay(true);
 
   return new Promise<FramedClient>((resolve, reject) => {
     let tcpConnectedAt: number | undefined;
