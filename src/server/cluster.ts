@@ -1,7 +1,8 @@
 import cluster, { type Address, type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { Writable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Io, Logger } from '../cli/io.js';
@@ -136,7 +137,9 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
   cluster.setupPrimary({
     exec: options.exec ?? process.argv[1],
     args: options.args ?? process.argv.slice(2),
-    silent: false,
+    // Workers' output comes through the primary, which labels every line with the worker's number:
+    // the serve path's log lines, and also what the CLI prints when a worker fails, or Node's warnings.
+    silent: true,
   });
 
   const fork = (slot: Slot) => {
@@ -146,6 +149,12 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
     const worker = cluster.fork({ ...options.env, [WORKER_SLOT_ENV]: String(slot.id) });
     slot.worker = worker;
     slot.pid = worker.process.pid;
+    relayLines(worker.process.stderr!, io.stderr, slot.id, log.json);
+    worker.process.stdout!.pipe(io.stdout, { end: false });
+    // 'close' comes after the worker's output is all relayed, so its last words precede the primary's.
+    worker.process.once('close', (code: number | null, signal: NodeJS.Signals | null) =>
+      onExit(worker, code, signal),
+    );
     worker.on('message', (message: unknown) => onMessage(worker, message));
     worker.on('error', (error: Error) => {
       log.error(`worker ${workerLabel(slot.id)}: ${error.message}`, { worker: slot.id });
@@ -183,7 +192,8 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
     const fields = { worker: slot.id, pid: slot.pid, code, signal };
     if (stopping) {
       if (code !== 0 && code !== null && exitCode === ExitCode.OK) exitCode = code;
-      if (code !== 0)
+      // After a failed start the others fail alike or are stopped half-way: the failure says it all.
+      if (code !== 0 && failure === undefined)
         log.warn(`worker ${workerLabel(slot.id)} (pid ${slot.pid}) ${how} while stopping`, fields);
       if (slots.every((each) => each.worker === undefined)) finishStopping();
       return;
@@ -256,7 +266,6 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
   const finishStopping = () => {
     clearTimeout(killTimer);
     cluster.off('listening', onListening);
-    cluster.off('exit', onExit);
     unsubscribe.forEach((off) => off());
     finish(failure === undefined ? { exitCode } : { exitCode, failure });
   };
@@ -278,7 +287,6 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
   ];
 
   cluster.on('listening', onListening);
-  cluster.on('exit', onExit);
   for (let id = 1; id <= options.workers; id++) {
     const slot: Slot = {
       id,
@@ -304,20 +312,18 @@ export function workerSlot(env: Io['env'] = process.env): number | undefined {
 }
 
 /**
- * The Io a worker's serve path runs with. Text log lines get `[w1] ` in front (JSON lines carry the worker
- * as a field instead: give the logger `base: { worker: slot }`). Stop requests come from the primary
- * only, over IPC, as SIGTERM would: the first drains, the second stops at once. The worker ignores SIGINT
- * and SIGTERM itself because both often reach every process at once (Ctrl-C signals the terminal's whole
- * process group, systemd's default KillMode the whole cgroup): were workers to act on them as well as on
- * the primary's request, they would count two signals and skip the drain.
+ * The Io a worker's serve path runs with. Stop requests come from the primary only, over IPC, as SIGTERM
+ * would: the first drains, the second stops at once. The worker ignores SIGINT and SIGTERM itself because
+ * both often reach every process at once (Ctrl-C signals the terminal's whole process group, systemd's
+ * default KillMode the whole cgroup): were workers to act on them as well as on the primary's request,
+ * they would count two signals and skip the drain. (Log lines need nothing here: the primary labels them.)
  */
-export function workerIo(io: Io, slot: number, options: { json: boolean }): Io {
+export function workerIo(io: Io): Io {
   const ignore = () => {};
   process.on('SIGINT', ignore);
   process.on('SIGTERM', ignore);
   return {
     ...io,
-    stderr: options.json ? io.stderr : labelLines(io.stderr, slot),
     onSignal(signal, handler) {
       if (signal === 'SIGINT') return () => {};
       const onMessage = (message: unknown) => {
@@ -366,29 +372,29 @@ export function reportConnectionClosed(): void {
   if (cluster.isWorker) process.send?.(CONNECTION_CLOSED_MESSAGE);
 }
 
+/** Copies a worker's output to `target` line by line, each labelled with `labelLine`. */
+export function relayLines(source: Readable, target: Io['stderr'], slot: number, json: boolean): void {
+  source.setEncoding('utf8');
+  const lines = createInterface({ input: source, crlfDelay: Infinity });
+  lines.on('line', (line) => target.write(`${labelLine(line, slot, json)}\n`));
+}
+
 /**
- * A stream that puts `[w1] ` before each complete line written to it and passes it on: the logger writes
- * one line per call, and lines from different workers interleave whole on the shared stderr.
+ * One line of a worker's output as the primary prints it: `[w1] ` in front of text; with `--json`, a
+ * `"worker": 1` field in JSON lines that lack one (the CLI's own error line), and anything that is not
+ * JSON (a Node warning, a stack trace) wrapped in a JSON line, so stderr stays one JSON object per line.
  */
-export function labelLines(target: Io['stderr'], slot: number): Io['stderr'] {
-  const prefix = `[${workerLabel(slot)}] `;
-  let partial = '';
-  const stream = new Writable({
-    decodeStrings: false,
-    write(chunk: Buffer | string, _encoding, callback) {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop()!;
-      if (lines.length === 0) {
-        callback();
-        return;
-      }
-      target.write(lines.map((line) => `${prefix}${line}\n`).join(''), callback);
-    },
-    final(callback) {
-      if (partial !== '') target.write(`${prefix}${partial}\n`);
-      partial = '';
-      callback();
-    },
-  });
-  return Object.assign(stream, { isTTY: target.isTTY });
+export function labelLine(line: string, slot: number, json: boolean): string {
+  if (!json) return `[${workerLabel(slot)}] ${line}`;
+  try {
+    const parsed: unknown = JSON.parse(line);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      if ('worker' in parsed) return line;
+      const { time, level, ...rest } = parsed as Record<string, unknown>;
+      return JSON.stringify({ time, level, worker: slot, ...rest });
+    }
+  } catch {
+    // Not JSON: wrapped below.
+  }
+  return JSON.stringify({ time: new Date().toISOString(), level: 'warn', worker: slot, msg: line });
 }

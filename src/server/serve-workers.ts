@@ -51,7 +51,7 @@ async function runWorker(options: ServeWorkersOptions, slot: number, io: Io): Pr
         logBase: { worker: slot, pid: process.pid },
         onServer: (server) => server.on('disconnect', reportConnectionClosed),
       },
-      workerIo(io, slot, { json: options.json }),
+      workerIo(io),
     );
   } finally {
     leaveCluster();

@@ -3,8 +3,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { labelLines, parseWorkers, perWorkerMaxConnections, MAX_WORKERS } from '../../src/server/cluster.js';
-import { PassThrough } from 'node:stream';
+import { labelLine, parseWorkers, perWorkerMaxConnections, MAX_WORKERS } from '../../src/server/cluster.js';
 import { availableParallelism } from 'node:os';
 import { UsageError } from '../../src/errors.js';
 
@@ -160,23 +159,22 @@ describe('parseWorkers and the limits split across workers', () => {
   });
 });
 
-describe('labelLines', () => {
-  function capture() {
-    const target = new PassThrough();
-    let text = '';
-    target.setEncoding('utf8');
-    target.on('data', (chunk: string) => (text += chunk));
-    return { target, text: () => text };
-  }
+describe('labelLine: how the primary prints a line of a worker', () => {
+  test('text lines get the worker in front', () => {
+    expect(labelLine('listening on 127.0.0.1:7000', 3, false)).toBe('[w3] listening on 127.0.0.1:7000');
+  });
 
-  test('prefixes each text line with the worker, whatever the chunking', async () => {
-    const { target, text } = capture();
-    const stream = labelLines(target, 3);
-    stream.write('listening on 127.0.0.1:7000\naccepted ');
-    stream.write('127.0.0.1:5555\n');
-    stream.end('closed');
-    await once(stream, 'finish');
-    expect(text()).toBe('[w3] listening on 127.0.0.1:7000\n[w3] accepted 127.0.0.1:5555\n[w3] closed\n');
+  test('JSON lines keep a worker field they have, and get one after level when they lack it', () => {
+    const own = '{"time":"t","level":"info","msg":"accepted","worker":2,"pid":7}';
+    expect(labelLine(own, 2, true)).toBe(own);
+    expect(labelLine('{"time":"t","level":"error","code":"ERR_X","msg":"boom"}', 2, true)).toBe(
+      '{"time":"t","level":"error","worker":2,"code":"ERR_X","msg":"boom"}',
+    );
+  });
+
+  test('with --json a line that is not JSON is wrapped, so stderr stays JSON lines', () => {
+    const wrapped = JSON.parse(labelLine('(node:42) Warning: something', 1, true)) as Record<string, unknown>;
+    expect(wrapped).toMatchObject({ level: 'warn', worker: 1, msg: '(node:42) Warning: something' });
   });
 });
 
