@@ -4,29 +4,59 @@ import type { FrameEncoder } from './encoder.js';
 
 /**
  * Bytes in, frames out (object mode). A framing error is emitted as the stream's error after every frame
- * before it has been pushed, so a consumer sees the honest frames first.
+ * before it has been read, so a consumer sees the honest frames first, whether it listens for `data` or
+ * pulls (`for await`, `pipeline`).
  */
 export class FrameDecodeStream extends Transform {
+  // Destroying a stream drops the frames it still buffers, so an error waits here until they are read.
+  #failure: Error | undefined;
+
   constructor(readonly decoder: Decoder) {
     super({ readableObjectMode: true });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.#failure) {
+      callback(); // the decoder has failed: what follows the error is not framed data
+      return;
+    }
     try {
       this.decoder.push(chunk, (frame) => this.push(frame));
       callback();
     } catch (error) {
-      callback(error as Error);
+      this.#fail(error as Error, callback);
     }
   }
 
   override _flush(callback: TransformCallback): void {
+    // Never end the readable side after an error: `end` would come before the error.
+    if (this.#failure) return;
     try {
       this.decoder.end((frame) => this.push(frame));
       callback();
     } catch (error) {
-      callback(error as Error);
+      if (this.readableLength === 0) callback(error as Error);
+      else this.#failure = error as Error;
     }
+  }
+
+  // Every consumer reads through here (flowing mode too), so this sees the last buffered frame leave.
+  override read(size?: number): ReturnType<Transform['read']> {
+    const frame: ReturnType<Transform['read']> = super.read(size);
+    const failure = this.#failure;
+    if (failure && this.readableLength === 0 && !this.destroyed) {
+      process.nextTick(() => this.destroy(failure));
+    }
+    return frame;
+  }
+
+  #fail(error: Error, callback: TransformCallback): void {
+    if (this.readableLength === 0) {
+      callback(error);
+      return;
+    }
+    this.#failure = error;
+    callback();
   }
 }
 

@@ -26,6 +26,21 @@ test('the decode stream pushes every honest frame before emitting the framing er
   expect(frames).toEqual(['a', 'b']);
 });
 
+test('a consumer that pulls (for await in a pipeline) also gets every honest frame before the error', async () => {
+  const wire = Buffer.concat([
+    encodeFrameToBuffer(Buffer.from('a'), 1),
+    encodeFrameToBuffer(Buffer.alloc(0), 1),
+    Buffer.from([200]),
+  ]);
+  const frames: string[] = [];
+  const consume = async (source: AsyncIterable<Buffer>) => {
+    for await (const frame of source) frames.push(frame.toString());
+  };
+  const run = pipeline(Readable.from([wire]), new FrameDecodeStream(new FrameDecoder(1, 100)), consume);
+  await expect(run).rejects.toBeInstanceOf(FrameTooLargeError);
+  expect(frames).toEqual(['a', '']);
+});
+
 test('encode and decode streams compose into an identity pipeline', async () => {
   const messages = ['one', '', 'three'].map((m) => Buffer.from(m));
   const out: string[] = [];
