@@ -415,7 +415,11 @@ export class Connection {
   // Replies produced together leave together: one cork per batch, so they share TLS records.
   #flush(): void {
     const outbox = this.#outbox;
-    if (outbox.length === 0 || this.#phase === 'closed') return;
+    if (outbox.length === 0) return;
+    if (this.#phase === 'closed' || this.#socket.destroyed) {
+      outbox.length = 0; // the peer is gone: nobody to send to
+      return;
+    }
     const socket = this.#socket;
     let ok = true;
     socket.cork();
@@ -449,7 +453,7 @@ export class Connection {
       packet: this.#host.framing.mode,
       state: {},
       send: (replies) => {
-        if (this.#phase === 'closed' || this.#socket.writableEnded) return false;
+        if (this.#phase === 'closed' || this.#socket.writableEnded || this.#socket.destroyed) return false;
         this.#queueReplies(replies);
         this.#flush();
         return !this.#waitingDrain;

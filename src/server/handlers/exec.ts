@@ -49,6 +49,7 @@ class ExecSession implements HandlerSession {
   readonly #decoder: Decoder;
   readonly #exited: Promise<HandlerExit>;
   #exit: HandlerExit | undefined;
+  #killTimer: NodeJS.Timeout | undefined;
 
   constructor(context: SessionContext, options: ExecHandlerOptions) {
     this.#context = context;
@@ -65,6 +66,7 @@ class ExecSession implements HandlerSession {
     const child = this.#child;
     this.#exited = new Promise((resolve) => {
       child.on('close', (exitCode, signal) => {
+        clearTimeout(this.#killTimer);
         this.#exit = { exitCode, signal };
         this.#flushDecoder();
         context.finish(this.#exit);
@@ -118,9 +120,8 @@ class ExecSession implements HandlerSession {
     const child = this.#child;
     child.stdin.destroy();
     signalGroup(child, 'SIGTERM');
-    setTimeout(() => {
-      if (!this.#exit) signalGroup(child, 'SIGKILL');
-    }, KILL_GRACE_MS).unref();
+    // Kept referenced, so a server that is stopping waits for a stubborn child rather than orphaning it.
+    this.#killTimer = setTimeout(() => signalGroup(child, 'SIGKILL'), KILL_GRACE_MS);
   }
 
   #whenStdinWritable(resolve: () => void): void {
