@@ -1,3 +1,4 @@
+import { connect as connectTcp } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -144,6 +145,38 @@ describe('serve', () => {
     await reader.until(1);
     const line = await run.waitForLog(/received/);
     expect(line).toBe(`[#1] received 110 B: "line\\n\\x1b[31m${'A'.repeat(54)}"… (+46 bytes)`);
+  });
+
+  test('each misbehaving client gets one log line saying what it did', async () => {
+    const dir = await dirWithServerCert();
+    const run = await serveInProcess({ handshakeTimeoutMs: 300, idleTimeoutMs: 400 }, dir);
+    // A header declaring more than the 8 MiB default.
+    const liar = await connectClient(run.port);
+    liar.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    // Not TLS at all.
+    const plain = connectTcp({ host: '127.0.0.1', port: run.port });
+    plain.on('error', () => {});
+    plain.write('hello?\r\n');
+    // Connects and says nothing.
+    const silent = connectTcp({ host: '127.0.0.1', port: run.port });
+    silent.on('error', () => {});
+    // Completes the handshake and then says nothing.
+    await connectClient(run.port);
+    const tooLarge = await run.waitForLog(/frame too large/);
+    expect(tooLarge).toMatch(
+      /^tlsecho: warning: \[#1\] closed 127\.0\.0\.1:\d+ after \d+ms: frame too large: peer declared a 4294967295-byte frame, above the 8388608-byte maximum; 0 frames in \(7 B\), 0 out \(0 B\)$/,
+    );
+    expect(await run.waitForLog(/not TLS/)).toMatch(
+      /^tlsecho: warning: handshake with 127\.0\.0\.1:\d+ failed: the client sent something that is not TLS$/,
+    );
+    expect(await run.waitForLog(/in time/)).toMatch(
+      /^tlsecho: warning: handshake with 127\.0\.0\.1:\d+ failed: the client did not complete the TLS handshake in time$/,
+    );
+    expect(await run.waitForLog(/idle timeout/)).toMatch(
+      /^\[#2\] closed 127\.0\.0\.1:\d+ after [\d.]+m?s: idle timeout; 0 frames in \(0 B\), 0 out \(0 B\)$/,
+    );
+    plain.destroy();
+    silent.destroy();
   });
 
   test('--quiet logs errors only: a failing handler, not the connections that went well', async () => {

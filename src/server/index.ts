@@ -1,0 +1,39 @@
+// The server as a library: what `src/index.ts` re-exports.
+export {
+  createServer,
+  formatAddress,
+  SERVER_DEFAULTS,
+  TlsechoServer,
+  type HandlerOutput,
+  type RefusedConnection,
+  type ServerCertificate,
+  type ServerEvents,
+  type ServerOptions,
+  type ServerStats,
+} from './server.js';
+export type { CloseReason, ConnectionInfo, ConnectionSummary, MessageTrace } from './connection.js';
+export type { HandshakeFailure, HandshakeFailureKind } from './handshake-failure.js';
+export {
+  createExecHandler,
+  echoHandler,
+  EXEC_FRAMINGS,
+  fromMessageHandler,
+  loadModuleHandler,
+  resolveHandler,
+  type ExecFraming,
+  type ExecHandlerOptions,
+  type HandlerHooks,
+  type HandlerSpec,
+} from './handlers/index.js';
+export type {
+  ClientIdentity,
+  Handler,
+  HandlerContext,
+  HandlerExit,
+  HandlerSession,
+  MessageHandler,
+  Replies,
+  Reply,
+  SessionContext,
+} from './handlers/types.js';
+export { previewBytes } from './preview.js';
