@@ -21,6 +21,12 @@ export interface InputOptions {
   maxFrame: number;
   /** Names the input in errors: `stdin` or a file name. */
   label: string;
+  /**
+   * Lines and NUL-separated input: called with the error for a message over `maxFrame`, which is then
+   * skipped (its bytes are discarded as they arrive) and reading goes on. Without it, such a message ends
+   * the input with the error.
+   */
+  onOversized?: (error: ProtocolError) => void;
 }
 
 const NEWLINE = 0x0a;
@@ -51,26 +57,46 @@ async function* splitMessages(
   // The part of a message that arrived before its separator: usually empty, since most fit in one chunk.
   let pending: Buffer[] = [];
   let pendingLength = 0;
+  // Inside a message already refused as too long (onOversized): its bytes are dropped up to the separator.
+  let skipping = false;
   let index = 0;
+  const refuse = (messageIndex: number) => {
+    const error = oversizedError(messageIndex, options);
+    if (!options.onOversized) throw error;
+    options.onOversized(error);
+  };
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     let start = 0;
     for (let end = chunk.indexOf(separator); end !== -1; end = chunk.indexOf(separator, start)) {
       const tail = chunk.subarray(start, end);
+      start = end + 1;
+      index += 1;
+      if (skipping) {
+        skipping = false;
+        continue;
+      }
+      const length = pendingLength + tail.length;
       const message =
-        pendingLength === 0 ? tail : Buffer.concat([...pending, tail], pendingLength + tail.length);
+        length > options.maxFrame || pendingLength === 0 ? tail : Buffer.concat([...pending, tail], length);
       pending = [];
       pendingLength = 0;
-      index += 1;
-      checkSize(message.length, index, options);
+      if (length > options.maxFrame) {
+        refuse(index);
+        continue;
+      }
       yield message;
-      start = end + 1;
     }
-    if (start < chunk.length) {
+    if (start < chunk.length && !skipping) {
       const rest = chunk.subarray(start);
       pending.push(rest);
       pendingLength += rest.length;
       // Refuse as soon as the message is too long, without reading the rest of it.
-      checkSize(pendingLength, index + 1, options);
+      if (pendingLength > options.maxFrame) {
+        refuse(index + 1);
+        pending = [];
+        pendingLength = 0;
+        skipping = true;
+      }
     }
   }
   if (pendingLength > 0) yield Buffer.concat(pending, pendingLength);
@@ -82,7 +108,7 @@ async function* wholeMessage(stream: Readable, options: InputOptions): AsyncGene
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     chunks.push(chunk);
     length += chunk.length;
-    checkSize(length, 1, options);
+    if (length > options.maxFrame) throw oversizedError(1, options);
   }
   yield Buffer.concat(chunks, length);
 }
@@ -133,10 +159,9 @@ function describeInputError(error: unknown, options: InputOptions): unknown {
   return error;
 }
 
-function checkSize(length: number, index: number, options: InputOptions): void {
-  if (length <= options.maxFrame) return;
+function oversizedError(index: number, options: InputOptions): ProtocolError {
   const what = options.mode === 'whole' ? options.label : `message ${index} of ${options.label}`;
-  throw new ProtocolError(
+  return new ProtocolError(
     `${what} is larger than the maximum frame of ${options.maxFrame} bytes`,
     'ERR_FRAME_TOO_LARGE',
     { hint: 'raise --max-frame (or use --packet 4 for messages over 64 KiB)' },

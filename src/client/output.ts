@@ -62,8 +62,10 @@ export class FrameWriter {
     readonly stream: Writable,
     mode: OutputMode,
     packet: PacketMode,
+    /** Replaces the mode's formatter, e.g. to show Erlang terms (`--format etf`). */
+    format: FrameFormatter = createFrameFormatter(mode, packet),
   ) {
-    this.#format = createFrameFormatter(mode, packet);
+    this.#format = format;
   }
 
   write(frame: Buffer): boolean {

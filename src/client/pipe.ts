@@ -1,9 +1,15 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from '../cli/io.js';
-import type { TlsechoError } from '../errors.js';
+import { FrameTooLargeError, ProtocolError, TlsechoError, UsageError } from '../errors.js';
 import type { FramedClient } from './connect.js';
 import { readMessages, type InputMode } from './input.js';
 import { FrameWriter, type OutputMode } from './output.js';
+import {
+  createReplyFormatter,
+  encodeTermMessage,
+  termTextLimit,
+  type MessageFormat,
+} from './term-messages.js';
 
 /** How long `connect` waits for outstanding replies after stdin has closed, unless `--linger` says otherwise. */
 export const DEFAULT_LINGER_MS = 2_000;
@@ -13,6 +19,8 @@ export interface PipeOptions {
   output: OutputMode;
   /** After the input ends, how long to wait with nothing arriving before closing. */
   lingerMs: number;
+  /** `etf`: each message is Erlang term text, sent as ETF; replies are shown as terms. Default `text`. */
+  format?: MessageFormat;
 }
 
 export interface PipeSummary {
@@ -32,6 +40,11 @@ type Outcome = { kind: 'input' } | { kind: 'server' } | { kind: 'failed'; error:
  * Ends when the input has ended and every frame sent has had a reply (or `lingerMs` passed with nothing
  * arriving), or when the server closes. A framing or connection error ends it by throwing, after every
  * complete frame received before it has been printed.
+ *
+ * A message that cannot be sent (over the maximum frame, or with `etf` not a valid term) is refused as
+ * Erlang's `ssl:send` refuses `packet_to_large`: one error line on stderr, nothing written, and the session
+ * goes on with the next message. Once the session is over it still fails, with the first refusal's exit
+ * code, so that a script notices the gap.
  */
 export async function pipeSession(
   client: FramedClient,
@@ -40,7 +53,18 @@ export async function pipeSession(
   options: PipeOptions,
   log: Logger,
 ): Promise<PipeSummary> {
-  const printer = new FrameWriter(stdout, options.output, client.framing.mode);
+  const format = options.format ?? 'text';
+  const printer = new FrameWriter(
+    stdout,
+    options.output,
+    client.framing.mode,
+    createReplyFormatter(format, options.output, client.framing.mode, (warning) => log.warn(warning)),
+  );
+  const refused: TlsechoError[] = [];
+  const refuse = (error: TlsechoError) => {
+    refused.push(error);
+    log.error(`${error.message}; not sent`);
+  };
   let printed = 0;
   let inputEnded = false;
   let lingerTimer: NodeJS.Timeout | undefined;
@@ -71,13 +95,36 @@ export async function pipeSession(
 
   void (async () => {
     try {
+      // Counts every message, refused ones too, so that errors number them as they appear in the input.
+      let index = 0;
       const messages = readMessages(stdin, {
         mode: options.input,
         packet: client.framing.mode,
-        maxFrame: client.framing.maxFrame,
+        // Term text is not what goes on the wire: its encoding is checked against the frame limit below.
+        maxFrame: format === 'etf' ? termTextLimit(client.framing.maxFrame) : client.framing.maxFrame,
         label: 'stdin',
+        onOversized: (error) => {
+          index += 1;
+          refuse(error);
+        },
       });
-      for await (const message of messages) await client.send(message);
+      for await (const message of messages) {
+        index += 1;
+        const label = `message ${index} of stdin`;
+        try {
+          await client.send(format === 'etf' ? encodeTermMessage(message, label) : message);
+        } catch (error) {
+          if (error instanceof UsageError) refuse(error);
+          else if (error instanceof FrameTooLargeError && client.writable) {
+            refuse(
+              new ProtocolError(
+                `${label} encodes to ${error.length} bytes, above the maximum frame of ${error.maxFrame} bytes`,
+                error.code,
+              ),
+            );
+          } else throw error;
+        }
+      }
     } catch (error) {
       // A send that failed because the connection went away: the reader knows why, and settles.
       if (client.writable) settle({ kind: 'failed', error });
@@ -111,6 +158,12 @@ export async function pipeSession(
     await client.end();
   }
   await reading;
+  if (refused.length > 0) {
+    const first = refused[0]!;
+    const count = refused.length === 1 ? '1 message was' : `${refused.length} messages were`;
+    const message = `${count} not sent; the first: ${first.message}`;
+    throw first instanceof UsageError ? new UsageError(message) : new ProtocolError(message, first.code);
+  }
   log.verbose(
     result.kind === 'server'
       ? `connection to ${client.target} closed by the server`

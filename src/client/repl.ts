@@ -2,13 +2,16 @@ import { clearLine, createInterface, cursorTo } from 'node:readline';
 import type { Io, Logger } from '../cli/io.js';
 import { InterruptedError, TlsechoError } from '../errors.js';
 import type { FramedClient } from './connect.js';
-import { createFrameFormatter, type OutputMode } from './output.js';
+import type { OutputMode } from './output.js';
+import { createReplyFormatter, encodeTermMessage, type MessageFormat } from './term-messages.js';
 
 const PROMPT = '> ';
 const HISTORY_SIZE = 1000;
 
 export interface ReplOptions {
   output: OutputMode;
+  /** `etf`: each line is Erlang term text, sent as ETF; replies are shown as terms. Default `text`. */
+  format?: MessageFormat;
 }
 
 /**
@@ -17,11 +20,18 @@ export interface ReplOptions {
  * from readline. Ctrl-D on an empty line closes the connection; a close by the server ends the session
  * the same way; Ctrl-C clears the line, or on an empty line interrupts.
  *
- * A line too long for the framing is refused with a message and the session goes on.
+ * A line too long for the framing (or with `etf`, not a valid term) is refused with a message and the
+ * session goes on.
  */
 export function replSession(client: FramedClient, io: Io, options: ReplOptions, log: Logger): Promise<void> {
   // Replies are written synchronously, so that the prompt is redrawn after them and not before.
-  const format = createFrameFormatter(options.output, client.framing.mode);
+  const etf = options.format === 'etf';
+  const format = createReplyFormatter(
+    options.format ?? 'text',
+    options.output,
+    client.framing.mode,
+    (warning) => log.warn(warning),
+  );
   const rl = createInterface({
     input: io.stdin,
     output: io.stderr,
@@ -57,9 +67,10 @@ export function replSession(client: FramedClient, io: Io, options: ReplOptions, 
 
     rl.on('line', (line) => {
       try {
-        client.write(Buffer.from(line, 'utf8'));
+        client.write(etf ? encodeTermMessage(line, 'that line') : Buffer.from(line, 'utf8'));
       } catch (error) {
-        // Too long for the framing: say so and carry on, as Erlang's ssl:send refuses packet_to_large.
+        // Too long for the framing, or not a term: say so and carry on, as Erlang's ssl:send refuses
+        // packet_to_large.
         if (error instanceof TlsechoError && client.writable) {
           above(() => log.error(error.message));
           return;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { createEncoder } from '../codec/encoder.js';
+import { encodeTerm } from '../etf/index.js';
 import { createLogger, useColor, type Io } from '../cli/io.js';
 import { ConnectionError, FileError, UsageError, isTlsechoError } from '../errors.js';
 import { formatDuration } from '../units.js';
@@ -12,6 +13,16 @@ import { checkReply } from './expect.js';
 import { readMessages, type InputMode } from './input.js';
 import { describeConnection, openClient, type ClientConnectionOptions } from './open-client.js';
 import { FrameWriter, frameToJson, type FrameJson, type OutputMode } from './output.js';
+import {
+  checkTermReply,
+  createReplyFormatter,
+  parseTermArgument,
+  parseTermMessage,
+  termReplyToJson,
+  termTextLimit,
+  type MessageFormat,
+  type TermReplyJson,
+} from './term-messages.js';
 import { formatTarget } from './target.js';
 import { loadClientTlsSettings } from './tls-settings.js';
 
@@ -25,6 +36,11 @@ export interface SendOptions extends ClientConnectionOptions {
   /** How `file` or stdin is cut into messages. */
   input: InputMode;
   output: OutputMode;
+  /**
+   * `etf`: each message and `--expect` is Erlang term text; messages are sent as ETF, replies are shown as
+   * terms and compared as terms. Default `text`.
+   */
+  format?: MessageFormat;
   /** Sends the messages this many times over. */
   count: number;
   /** Replies to wait for in total; default one per frame sent, or none with `wait: false`. */
@@ -46,7 +62,8 @@ export interface SendResult {
   target: string;
   ok: boolean;
   tls: { protocol: string | null; cipher: string; fingerprint: string; verified: boolean } | null;
-  replies: FrameJson[];
+  /** With `format: 'etf'`, each reply as a term (or, when it is not one, its hex). */
+  replies: Array<FrameJson | TermReplyJson>;
   timings: {
     connectMs: number | null;
     handshakeMs: number | null;
@@ -73,7 +90,11 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
     level: options.verbose ? 'verbose' : 'info',
   });
   const target = formatTarget(options.target);
-  const messages = await gatherMessages(options, io, log.info);
+  const etf = options.format === 'etf';
+  const texts = await gatherMessages(options, io, log.info);
+  // Every message is parsed before connecting: a typo is a usage error (exit 2) and nothing is sent.
+  const messageTerms = etf ? texts.map((text, i) => parseTermMessage(text, messageLabel(options, i))) : [];
+  const messages = etf ? messageTerms.map((term) => encodeTerm(term)) : texts;
   const tls = await loadClientTlsSettings(options.tls, io.cwd);
   // Refuse a message that cannot be framed before connecting, so nothing is half sent.
   const encoder = createEncoder(options.packet, options.maxFrame);
@@ -87,6 +108,11 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
     );
   }
   const expected = options.expect.map((text) => Buffer.from(text, 'utf8'));
+  const expectedTerms = etf
+    ? options.expect.map((text, i) =>
+        parseTermArgument(text, options.expect.length === 1 ? '--expect' : `--expect ${i + 1}`),
+      )
+    : [];
   const replies: Buffer[] = [];
   let client: FramedClient | undefined;
   let firstSentAt: number | undefined;
@@ -99,7 +125,16 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
       ? `no connection to ${target} within ${limit} (--timeout)`
       : `timed out after ${limit} waiting for replies from ${target}: got ${replies.length} of ${expectedReplies}`,
   );
-  const printer = options.json ? undefined : new FrameWriter(io.stdout, options.output, options.packet);
+  const printer = options.json
+    ? undefined
+    : new FrameWriter(
+        io.stdout,
+        options.output,
+        options.packet,
+        createReplyFormatter(options.format ?? 'text', options.output, options.packet, (warning) =>
+          log.warn(warning),
+        ),
+      );
 
   const receive = async (connection: FramedClient) => {
     if (expectedReplies === 0) return;
@@ -109,11 +144,16 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
       replies.push(reply);
       await printer?.print(reply);
       const index = replies.length;
+      const echoOf = (index - 1) % messages.length;
       const mismatch =
         index <= expected.length
-          ? checkReply(index, expected[index - 1]!, reply, 'expect')
+          ? etf
+            ? checkTermReply(index, expectedTerms[index - 1]!, reply, 'expect')
+            : checkReply(index, expected[index - 1]!, reply, 'expect')
           : options.expectEcho && index <= total
-            ? checkReply(index, messages[(index - 1) % messages.length]!, reply, 'echo')
+            ? etf
+              ? checkTermReply(index, messageTerms[echoOf]!, reply, 'echo')
+              : checkReply(index, messages[echoOf]!, reply, 'echo')
             : undefined;
       if (mismatch) throw mismatch;
       if (index >= expectedReplies) return;
@@ -168,7 +208,7 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
           verified: client.peer.verified,
         }
       : null,
-    replies: replies.map(frameToJson),
+    replies: replies.map((reply) => (etf ? termReplyToJson(reply) : frameToJson(reply))),
     timings: {
       connectMs: client ? round(client.timings.connectMs) : null,
       handshakeMs: client ? round(client.timings.handshakeMs) : null,
@@ -185,6 +225,11 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
   if (options.json) io.stdout.write(`${JSON.stringify(result)}\n`);
   if (failure !== undefined) throw failure;
   return result;
+}
+
+function messageLabel(options: SendOptions, index: number): string {
+  if (options.messages.length > 0) return `message ${index + 1}`;
+  return `message ${index + 1} of ${options.file ?? 'stdin'}`;
 }
 
 function round(ms: number): number {
@@ -208,7 +253,8 @@ async function gatherMessages(options: SendOptions, io: Io, note: (text: string)
     for await (const message of readMessages(stream, {
       mode: options.input,
       packet: options.packet,
-      maxFrame: options.maxFrame,
+      // Term text is not what goes on the wire: its encoding is checked against the frame limit.
+      maxFrame: options.format === 'etf' ? termTextLimit(options.maxFrame) : options.maxFrame,
       label,
     })) {
       messages.push(Buffer.from(message));

@@ -6,6 +6,7 @@ import { describeConnection, openClient, type ClientConnectionOptions } from './
 import type { OutputMode } from './output.js';
 import { pipeSession } from './pipe.js';
 import { replSession } from './repl.js';
+import type { MessageFormat } from './term-messages.js';
 import { formatTarget } from './target.js';
 import { loadClientTlsSettings } from './tls-settings.js';
 
@@ -13,6 +14,8 @@ export interface ConnectOptions extends ClientConnectionOptions {
   /** How piped stdin is cut into messages (a terminal always sends one frame per entered line). */
   input: InputMode;
   output: OutputMode;
+  /** `etf`: messages are Erlang term text sent as ETF, and replies are shown as terms. Default `text`. */
+  format?: MessageFormat;
   /** Pipe mode: after stdin ends, how long to wait with nothing arriving before closing. */
   lingerMs: number;
   /** Bounds the whole session when set. */
@@ -44,7 +47,7 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
     const client = await openClient(options, tls, io, log, { signal: session.signal, spinner: interactive });
     if (interactive) {
       log.info(describeConnection(client, options.tls));
-      await replSession(client, io, { output: options.output }, log);
+      await replSession(client, io, { output: options.output, format: options.format }, log);
     } else {
       log.verbose(describeConnection(client, options.tls));
       await pipeSession(client, io.stdin, io.stdout, options, log);

@@ -448,6 +448,8 @@ describe('connect flags → options', () => {
       },
     ],
     [['h:1', '-k'], { tls: expect.objectContaining({ insecure: true }) }],
+    [['h:1'], { format: 'text' }],
+    [['h:1', '--format', 'etf', '--whole'], { format: 'etf', input: 'whole' }],
   ])('%j', async (args, expected) => {
     expect(await parse(args)).toMatchObject(expected);
   });
@@ -457,6 +459,7 @@ describe('connect flags → options', () => {
     [['h:1', '--cert', 'c.crt'], /--cert and --key go together/],
     [['h:1', '--whole', '--raw-in'], /whole.*raw-in/],
     [['h:1', '--linger', 'soon'], /invalid duration 'soon'/],
+    [['h:1', '--format', 'etf', '--raw-in'], /--format etf and --raw-in cannot go together/],
   ])('refuses %j', async (args, message) => {
     await expect(parse(args)).rejects.toThrow(message);
   });

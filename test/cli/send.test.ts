@@ -316,6 +316,11 @@ describe('send flags → options', () => {
       { tls: expect.objectContaining({ pin: `sha256:${'ab'.repeat(32)}` }) },
     ],
     [['h:1', '--json', '--expect-echo', '-f', 'm.txt'], { json: true, expectEcho: true, file: 'm.txt' }],
+    [['h:1', 'x'], { format: 'text' }],
+    [
+      ['h:1', '--format', 'etf', '{ping, 1}', '--expect', '{ok,{ping,1}}', '-o', 'json'],
+      { format: 'etf', messages: ['{ping, 1}'], expect: ['{ok,{ping,1}}'], output: 'json' },
+    ],
   ])('%j', async (args, expected) => {
     expect(await parse(args)).toMatchObject(expected);
   });
@@ -328,6 +333,8 @@ describe('send flags → options', () => {
     [['h:1', '--count', '0'], /invalid --count 0/],
     [['h:1', '--packet', '1', '--max-frame', '300'], /above the 255-byte limit/],
     [['h:1', '-k', '--pin', `sha256:${'0'.repeat(64)}`], /insecure.*pin/],
+    [['h:1', '--format', 'json'], /Invalid values/],
+    [['h:1', '--format', 'etf', '--raw-in'], /--format etf and --raw-in cannot go together/],
   ])('refuses %j', async (args, message) => {
     await expect(parse(args)).rejects.toThrow(message);
   });

@@ -83,6 +83,24 @@ describe('readMessages', () => {
     expect((error as Error).message).toBe('message 2 of stdin is larger than the maximum frame of 10 bytes');
   });
 
+  test('lines and null with onOversized: a message above the maximum is reported and skipped, reading goes on', async () => {
+    const refused: string[] = [];
+    const onOversized = (error: ProtocolError) => refused.push(error.message);
+    // Too long within one chunk, too long across chunks (dropped as it arrives), and the lines around them.
+    const chunks = ['ok\n', `${'x'.repeat(20)}\nnext\n`, 'y'.repeat(8), 'y'.repeat(8), 'yy\nlast'];
+    expect(await read(chunks, { maxFrame: 10, onOversized })).toEqual(['ok', 'next', 'last']);
+    expect(refused).toEqual([
+      'message 2 of stdin is larger than the maximum frame of 10 bytes',
+      'message 4 of stdin is larger than the maximum frame of 10 bytes',
+    ]);
+    refused.length = 0;
+    expect(await read([`a\0${'z'.repeat(11)}\0b`], { mode: 'null', maxFrame: 10, onOversized })).toEqual([
+      'a',
+      'b',
+    ]);
+    expect(refused).toEqual(['message 2 of stdin is larger than the maximum frame of 10 bytes']);
+  });
+
   test('whole: input above the maximum frame is refused', async () => {
     await expect(read(['x'.repeat(11)], { mode: 'whole', maxFrame: 10, label: 'data.bin' })).rejects.toThrow(
       'data.bin is larger than the maximum frame of 10 bytes',

@@ -4,6 +4,7 @@ import { defaultMaxFrame, validateMaxFrame, type PacketMode } from '../../codec/
 import type { InputMode } from '../../client/input.js';
 import type { ClientConnectionOptions } from '../../client/open-client.js';
 import { OUTPUT_MODES, type OutputMode } from '../../client/output.js';
+import { MESSAGE_FORMATS, type MessageFormat } from '../../client/term-messages.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../../client/connect.js';
 import { parseTarget } from '../../client/target.js';
 import type { MinTlsVersion } from '../../tls/options.js';
@@ -34,6 +35,7 @@ export interface ClientArgs {
   whole?: boolean;
   'raw-in'?: boolean;
   output?: OutputMode;
+  format?: MessageFormat;
   verbose?: boolean;
   color?: boolean;
 }
@@ -74,6 +76,20 @@ export function withClientOptions<T>(y: Argv<T>) {
     })
     .conflicts('null', ['whole', 'raw-in'])
     .conflicts('whole', 'raw-in')
+    .option('format', {
+      type: 'string',
+      choices: MESSAGE_FORMATS,
+      default: 'text' as MessageFormat,
+      describe:
+        'text: messages are sent as their bytes; etf: each message is an Erlang term ({ping, 1}) sent as term_to_binary would, and replies are shown as terms (--output json: as JSON)',
+      group: INPUT_GROUP,
+    })
+    .check((argv) => {
+      if (argv.format === 'etf' && argv['raw-in']) {
+        return '--format etf and --raw-in cannot go together: --raw-in sends frames as they are, --format etf reads term text';
+      }
+      return true;
+    })
     .option('output', {
       alias: 'o',
       type: 'string',

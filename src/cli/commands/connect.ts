@@ -21,6 +21,7 @@ export function toConnectOptions(argv: ConnectArgs): ConnectOptions {
     ...toClientConnectionOptions(argv),
     input: toInputMode(argv),
     output: argv.output ?? 'text',
+    format: argv.format ?? 'text',
     lingerMs: argv.linger ?? DEFAULT_LINGER_MS,
     timeoutMs: argv.timeout,
     verbose: argv.verbose ?? false,

@@ -43,6 +43,7 @@ export function toSendOptions(argv: SendArgs): SendOptions {
     file: argv.file,
     input: toInputMode(argv),
     output: argv.output ?? 'text',
+    format: argv.format ?? 'text',
     count,
     replies: argv.replies,
     wait: argv.wait ?? true,
