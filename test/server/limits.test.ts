@@ -136,35 +136,42 @@ describe('misbehaving clients', () => {
     expect(await failure).toMatchObject({ kind: 'unsupported-version' });
   });
 
-  test('a client that sends but never reads makes the server stop reading, then is closed when idle', async () => {
-    const { server, port, nextClose } = await startServer({ idleTimeoutMs: 500 });
-    const socket = await connectClient(port);
-    // Never read: the replies pile up in the kernel buffers, the server must stop reading and not buffer.
-    socket.pause();
-    const closing = nextClose();
-    const chunk = Buffer.concat(Array.from({ length: 64 }, () => frame(Buffer.alloc(1000, 0x62))));
-    let written = 0;
-    const before = process.memoryUsage().rss;
-    // Write until our own side says stop, then keep offering more whenever it drains.
-    const pump = () => {
-      let more = true;
-      while (more && !socket.destroyed) {
-        more = socket.write(chunk);
-        written += chunk.length;
-      }
-    };
-    socket.on('drain', pump);
-    socket.on('error', () => {});
-    pump();
-    const summary = await closing;
-    expect(summary.reason).toBe('idle-timeout');
-    // The server read only what fitted in the buffers before it paused: far less than a flood would be.
-    expect(summary.bytesIn).toBeLessThan(16 * 1024 * 1024);
-    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
-    expect(server.connections).toBe(0);
-    // …while the client did try to send more than the server took.
-    expect(written).toBeGreaterThan(summary.bytesIn);
-  });
+  test.each([
+    ['echo', 'echo'],
+    ['a module handler', (message: Buffer) => [message, message]],
+    ['exec:cat', 'exec:cat'],
+  ] as const)(
+    'a client that sends but never reads makes the %s server stop reading, then is closed when idle',
+    async (_name, handler) => {
+      const { server, port, nextClose } = await startServer({ idleTimeoutMs: 500, handler });
+      const socket = await connectClient(port);
+      // Never read: the replies pile up in the kernel buffers, the server must stop reading and not buffer.
+      socket.pause();
+      const closing = nextClose();
+      const chunk = Buffer.concat(Array.from({ length: 64 }, () => frame(Buffer.alloc(1000, 0x62))));
+      let written = 0;
+      const before = process.memoryUsage().rss;
+      // Write until our own side says stop, then keep offering more whenever it drains.
+      const pump = () => {
+        let more = true;
+        while (more && !socket.destroyed) {
+          more = socket.write(chunk);
+          written += chunk.length;
+        }
+      };
+      socket.on('drain', pump);
+      socket.on('error', () => {});
+      pump();
+      const summary = await closing;
+      expect(summary.reason).toBe('idle-timeout');
+      // The server read only what fitted in the buffers before it paused: far less than a flood would be.
+      expect(summary.bytesIn).toBeLessThan(16 * 1024 * 1024);
+      expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+      expect(server.connections).toBe(0);
+      // …while the client did try to send more than the server took.
+      expect(written).toBeGreaterThan(summary.bytesIn);
+    },
+  );
 
   test('connections past --max-connections are refused at once, not queued', async () => {
     const { server, port } = await startServer({ maxConnections: 2 });
