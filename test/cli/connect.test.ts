@@ -250,14 +250,15 @@ describe.skipIf(!existsSync('/usr/bin/tmux') && !existsSync('/usr/local/bin/tmux
   () => {
     async function startTmux(args: string[]) {
       const dir = await makeTempDir();
-      const socket = `tlsecho-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+      // A tmux server of our own, its socket in the temp dir: no clash with anyone's tmux, nothing left behind.
+      const socket = join(dir, 'tmux.sock');
       const statusFile = join(dir, 'status');
       const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
       const command =
         `cd ${quote(REPO)} && env -u CI NO_COLOR=1 ${quote(process.execPath)} bin/tlsecho ${args.map(quote).join(' ')}; ` +
         // Keep the pane open after the exit so that the screen can still be read.
         `echo $? > ${quote(statusFile)}; sleep 600`;
-      const tmux = (...tmuxArgs: string[]) => execFile('tmux', ['-L', socket, ...tmuxArgs]);
+      const tmux = (...tmuxArgs: string[]) => execFile('tmux', ['-S', socket, ...tmuxArgs]);
       await tmux('new-session', '-d', '-x', '120', '-y', '30', command);
       onTestFinished(() =>
         tmux('kill-server').then(
