@@ -295,6 +295,8 @@ export class Connection {
   }
 
   #acceptFrame(frame: Buffer): void {
+    // A handler that failed on an earlier frame of this chunk sees nothing more.
+    if (this.#phase !== 'open') return;
     this.framesIn += 1;
     if (this.#host.traceMessages) this.#host.traceMessage({ id: this.id, direction: 'in', message: frame });
     if (this.#busy || this.#inbox.length > 0) this.#inbox.push(frame);

@@ -53,8 +53,10 @@ describe('module handlers', () => {
   });
 
   test('a handler that throws closes only its client; the others go on', async () => {
+    const seen: string[] = [];
     const { port, nextClose } = await startServer({
       handler: (message: Buffer) => {
+        seen.push(message.toString());
         if (message.toString() === 'boom') throw new Error('handler exploded');
         return message;
       },
@@ -69,6 +71,8 @@ describe('module handlers', () => {
     const summary = await closing;
     expect(summary.reason).toBe('handler-failed');
     expect(summary.error?.message).toBe('handler exploded');
+    // The message after the failure, which arrived in the same chunk, never reached the handler.
+    expect(seen).toEqual(['before', 'boom']);
     bystander.write(frame('still served'));
     expect(texts(await bystanderReader.until(1))).toEqual(['still served']);
   });
