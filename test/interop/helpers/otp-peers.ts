@@ -122,6 +122,11 @@ export class ElixirServer {
     return Number(await this.peer.request('handlers'));
   }
 
+  /** TCP connections accepted so far, on every listener. */
+  async accepted(): Promise<number> {
+    return Number(await this.peer.request('accepted'));
+  }
+
   /** Common names of the verified client certificates seen so far. */
   async peers(): Promise<string[]> {
     const answer = await this.peer.request('peers');
