@@ -127,7 +127,8 @@ export async function startServerProcess(
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`${count(predicate)} of ${wanted} matching log lines within ${timeoutMs} ms`));
+        const seen = `${count(predicate)} of ${wanted} matching log lines within ${timeoutMs} ms`;
+        reject(new Error(`${seen}; stderr ends:\n${stderrText}`));
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
