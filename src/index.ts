@@ -1,11 +1,13 @@
 /**
- * tlsecho as a library: the framing codec, certificate utilities and TLS helpers that the CLI is built on.
+ * tlsecho as a library: the framing codec, certificate utilities, TLS helpers, the server, the framed client
+ * and the Erlang term codec that the CLI is built on.
  */
 export * from './codec/index.js';
 export * from './errors.js';
 export { ExitCode, EXIT_CODE_MEANINGS } from './exit-codes.js';
 export { parseDuration, parseSize, formatDuration, formatSize } from './units.js';
-export { fingerprintOfDer, fingerprintOfPem, parsePin } from './certs/fingerprint.js';
+export { fingerprintOfDer, fingerprintOfPem } from './certs/fingerprint.js';
+export * from './certs/index.js';
 export {
   buildClientTlsOptions,
   buildServerTlsOptions,
@@ -16,3 +18,17 @@ export {
 } from './tls/options.js';
 export { verifyServer, summarisePeer, type PeerSummary } from './tls/verify.js';
 export { describeSocketError } from './tls/errors.js';
+export * from './server/index.js';
+export {
+  connectFramed,
+  FramedClient,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  type ConnectFramedOptions,
+  type ConnectTimings,
+  type ClientCounters,
+} from './client/connect.js';
+export { parseTarget, formatTarget, type Target } from './client/target.js';
+export { frameToJson, type FrameJson } from './client/output.js';
+export { loadClientTlsSettings, type ClientTlsFlags } from './client/tls-settings.js';
+export { send as sendMessages, type SendOptions, type SendResult } from './client/send.js';
+export * as etf from './etf/index.js';
