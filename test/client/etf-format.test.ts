@@ -182,3 +182,23 @@ describe('connect --format etf, piped', () => {
     expect((await server.nextPeer()).received).toHaveLength(2);
   });
 });
+
+describe('connect --format etf, on a terminal', () => {
+  test('each entered line is a term; a line that is not one is refused and the session goes on', async () => {
+    const pki = await makeTestPki();
+    const server = await termServer(pki);
+    const io = createClientIo({ tty: true });
+    const session = connectSession(connectOptions(pki, server.port), io);
+    io.stdinStream.write('{ping, 1}\r');
+    await io.waitForOutput((out) => out.toString() === '{ok,{ping,1}}\n');
+    io.stdinStream.write('{broken\r');
+    io.stdinStream.write('#{k => v}\r');
+    await io.waitForOutput((out) => out.toString() === '{ok,{ping,1}}\n{ok,#{k => v}}\n');
+    expect(io.errors()).toContain(
+      "tlsecho: that line \"{broken\" is not a valid Erlang term: at column 8: expected ',' or '}' in a tuple, found the end of the text",
+    );
+    io.stdinStream.end();
+    await session;
+    expect((await server.nextPeer()).received).toHaveLength(2);
+  });
+});
