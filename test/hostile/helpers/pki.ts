@@ -8,6 +8,8 @@ export interface HostilePki {
   dir: string;
   caPem: string;
   caFile: string;
+  certPem: string;
+  keyPem: string;
   certFile: string;
   keyFile: string;
   /** Deletes the folder; for `afterAll`. */
@@ -32,6 +34,8 @@ export async function createPki(): Promise<HostilePki> {
     dir,
     caPem: ca.certPem,
     caFile,
+    certPem: server.certPem,
+    keyPem: server.keyPem,
     certFile,
     keyFile,
     remove: () => rm(dir, { recursive: true, force: true }),
