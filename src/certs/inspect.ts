@@ -217,6 +217,14 @@ export function systemReason(error: unknown): string {
       return 'it is a directory';
     case 'ENOTDIR':
       return 'a parent in the path is not a directory';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EFBIG':
+      return 'file too large for the file size limit (ulimit -f)';
+    case 'EROFS':
+      return 'read-only file system';
     default:
       return reasonOf(error);
   }
