@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, onTestFinished, test } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { createMemoryIo } from '../helpers/memory-io.js';
 import { runCli, spawnCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { startTlsecho, until, watch, writePki } from '../deploy/helpers.js';
@@ -12,9 +14,10 @@ describe('tlsecho serve --workers', () => {
   test.each(['0', 'many', '1.5', '257'])(
     '--workers %s is a usage error (exit 2, one line)',
     async (value) => {
-      const result = await runCli(['serve', '--workers', value, '--port', '0']);
-      expect(result.code).toBe(2);
-      expect(result.stderr.split('\n')[0]).toBe(
+      // In-process: the flag is refused while parsing, before anything could fork.
+      const io = createMemoryIo();
+      expect(await main(['serve', '--workers', value, '--port', '0'], io)).toBe(2);
+      expect(io.errors().split('\n')[0]).toBe(
         `tlsecho: invalid --workers '${value}': use a number from 1 to 256, or auto`,
       );
     },
@@ -62,14 +65,12 @@ describe('tlsecho serve --workers', () => {
     expect(server.text()).toMatch(/^\[w2\] listening on /m);
     // Round-robin sends consecutive connections to both workers; every one verifies against the pin.
     const results = [];
-    for (const message of ['one', 'two', 'three', 'four']) {
+    for (const message of ['one', 'two']) {
       results.push(await runCli(['send', `127.0.0.1:${ready[1]}`, '--pin', pin, message]));
     }
     expect(results.map((result) => [result.code, result.stdout])).toEqual([
       [0, 'one\n'],
       [0, 'two\n'],
-      [0, 'three\n'],
-      [0, 'four\n'],
     ]);
     await until(
       () =>
