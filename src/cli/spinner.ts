@@ -13,6 +13,9 @@ const silentSpinner: Spinner = { update() {}, succeed() {}, fail() {}, stop() {}
 /** An ora spinner on stderr when a person is watching (see `canShowSpinner`); otherwise one that draws nothing. */
 export function startSpinner(io: Io, text: string, flags: InteractionFlags = {}): Spinner {
   if (!canShowSpinner(io, flags)) return silentSpinner;
+  // A terminal that reports zero columns (a pty nobody sized, as `script` or `docker run -t` can give) makes
+  // ora count Infinity lines to clear and spin forever: draw nothing there.
+  if ((io.stderr as { columns?: number }).columns === 0) return silentSpinner;
   const spinner = ora({
     text,
     stream: io.stderr,
