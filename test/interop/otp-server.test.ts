@@ -39,18 +39,21 @@ describe.skipIf(!hasOtp)(otpTitle('tlsecho send and connect against an Elixir :s
   const trust = () => ['--ca', pki.caFile];
 
   test.each([1, 2, 4] as const)(
-    'packet %i: send --raw-in carries every frame there and back unchanged (empty, boundaries, every byte)',
+    'packet %i: send and connect --raw-in carry every frame there and back unchanged (empty, boundaries, every byte)',
     async (packet) => {
       const frames = FRAMES[packet];
       const input = Buffer.concat(frames.map((payload) => frame(payload, packet)));
       const target = `127.0.0.1:${ports[`packet${packet}`]}`;
-      const r = await runCli(
-        ['send', target, ...trust(), '--packet', String(packet), '--raw-in', '--output', 'hex'],
-        { input },
-      );
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      expect(r.stdout).toBe(frames.map((payload) => `${payload.toString('hex')}\n`).join(''));
+      const flags = [...trust(), '--packet', String(packet), '--raw-in', '--output', 'hex'];
+      const results = await Promise.all([
+        runCli(['send', target, ...flags], { input }),
+        runCli(['connect', target, ...flags], { input }),
+      ]);
+      for (const r of results) {
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toBe(frames.map((payload) => `${payload.toString('hex')}\n`).join(''));
+      }
     },
   );
 
