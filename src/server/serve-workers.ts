@@ -1,4 +1,3 @@
-import { generateEphemeralServerCert } from '../certs/generate.js';
 import { fingerprintOfPem } from '../certs/fingerprint.js';
 import { createLogger, useColor, type Io } from '../cli/io.js';
 import { TlsechoError } from '../errors.js';
@@ -67,6 +66,8 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
   let credentials = await loadServerCredentials(options, io);
   let ephemeral = false;
   if (credentials.cert === undefined) {
+    // Loaded on demand: the X.509 library costs ~150 ms at start-up, and most runs have a certificate.
+    const { generateEphemeralServerCert } = await import('../certs/generate.js');
     const generated = await generateEphemeralServerCert();
     // certFile only names the certificate in each worker's log line.
     credentials = { ...credentials, cert: generated.certPem, key: generated.keyPem, certFile: 'ephemeral' };
