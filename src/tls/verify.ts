@@ -55,7 +55,9 @@ export function verifyServer(
   }
   if (socket.authorized) return undefined;
   const reason = String(socket.authorizationError ?? 'unknown verification error');
-  return describeVerificationFailure(reason, target, seen, cert.valid_to, cert.subjectaltname);
+  // The name Node checked: --servername when given, otherwise the host of the target.
+  const checkedName = settings.servername ?? target.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  return describeVerificationFailure(reason, target, seen, cert.valid_to, cert.subjectaltname, checkedName);
 }
 
 function describeVerificationFailure(
@@ -64,6 +66,7 @@ function describeVerificationFailure(
   seen: string,
   validTo: string | undefined,
   altNames: string | undefined,
+  checkedName: string,
 ): TlsFailureError {
   const trustHint = `pass --ca FILE to trust its issuer, or --pin ${seen} to trust this certificate`;
   switch (reason) {
@@ -93,7 +96,7 @@ function describeVerificationFailure(
       });
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return new TlsFailureError(
-        `certificate of ${target} does not cover that host name (it covers ${altNames ?? 'no names'})`,
+        `certificate of ${target} does not cover the host name ${checkedName} (it covers ${altNames ?? 'no names'})`,
         { code: 'ERR_CERT_HOSTNAME', hint: 'connect by a covered name, or set --servername' },
       );
     default:
