@@ -9,6 +9,7 @@ import type { MinTlsVersion } from '../../tls/options.js';
 import { logLevelFrom, type Io } from '../io.js';
 import {
   durationOption,
+  OUTPUT_GROUP,
   TLS_GROUP,
   withFramingOptions,
   withJsonOption,
@@ -195,7 +196,16 @@ function serveBuilder(y: Argv) {
         throw new UsageError('--key-passphrase-file needs --key');
       }
       return true;
-    });
+    })
+    .group(['host', 'port'], 'Listening:')
+    .group(['verbose', 'quiet'], OUTPUT_GROUP)
+    .example('$0 serve', 'echo on 127.0.0.1:7000 with certs/server.crt (or an ephemeral certificate)')
+    .example('$0 serve --host 0.0.0.0 --cert server.crt --key server.key', 'on every interface')
+    .example('$0 serve --packet 2 --client-ca certs/ca.crt', '2-byte headers, mutual TLS')
+    .example(
+      "$0 serve --handler 'exec:sed -u s/ping/pong/'",
+      'one process per connection, a line per message',
+    );
 }
 
 export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
