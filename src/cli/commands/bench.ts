@@ -170,7 +170,6 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
       .conflicts('warmup', 'messages')
       .conflicts('handshakes', ['rate', 'pipeline'])
       .example('$0 bench localhost:7000 --ca certs/ca.crt', '64 B ping-pong on one connection for 10 s')
-      .example('$0 bench localhost:7000 --pin sha256:… -c 50 -s 1KiB', '50 connections, 1 KiB messages')
       .example('$0 bench localhost:7000 --ca certs/ca.crt -s 64,1KiB,64KiB -p 32 --json', 'a size sweep')
       .example('$0 bench localhost:7000 --ca certs/ca.crt --rate 5000 -d 30s', 'latency at a fixed load')
       .example(
