@@ -131,7 +131,7 @@ export const sendCommand = (io: Io): CommandModule<object, SendArgs> => ({
       })
       .example('$0 send localhost:7000 --ca certs/ca.crt hello', 'print the reply to one frame')
       .example(
-        '$0 send :7000 --pin sha256:… --expect-echo a b c',
+        '$0 send localhost:7000 --ca certs/ca.crt --expect-echo a b c',
         'health check: exit 0 only if each is echoed',
       )
       .example('$0 send host:7000 --json --count 100 ping', 'timings as one JSON object'),
