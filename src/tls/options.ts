@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import { isIP } from 'node:net';
 import { rootCertificates, type ConnectionOptions, type SecureVersion, type TlsOptions } from 'node:tls';
 import { UsageError } from '../errors.js';
@@ -68,11 +69,32 @@ export interface ServerTlsSettings {
   handshakeTimeoutMs?: number;
 }
 
+/**
+ * What the server accepts: the TLS 1.3 suites, and for TLS 1.2 only ECDHE with an AEAD cipher (Mozilla's
+ * "intermediate" list without DHE). Node's default adds CBC suites, which testssl.sh flags (LUCKY13), and
+ * CCM/ARIA ones no client needs.
+ */
+export const SERVER_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 export function buildServerTlsOptions(settings: ServerTlsSettings): TlsOptions {
   const options: TlsOptions = {
     cert: settings.caChain ? `${settings.cert.trimEnd()}\n${settings.caChain}` : settings.cert,
     key: settings.key,
     minVersion: toSecureVersion(settings.minTls),
+    ciphers: SERVER_CIPHERS,
+    // A TLS 1.2 client may otherwise ask for renegotiation, each one a full handshake of server CPU
+    // (testssl.sh: "Secure Client-Initiated Renegotiation ... potential DoS threat"). Nothing needs it.
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
   };
   if (settings.passphrase !== undefined) options.passphrase = settings.passphrase;
   if (settings.clientCa !== undefined) {
