@@ -588,7 +588,14 @@ export class Connection {
   }
 
   onError(error: Error): void {
-    this.#recordReason(isReset(error) ? 'client-closed' : 'error', isReset(error) ? undefined : error);
+    this.#recordReason(
+      isReset(error) ? 'client-closed' : 'error',
+      isReset(error) ? undefined : readable(error),
+    );
+    // Node destroys a TCP socket on error, but leaves a TLS socket open after an error that follows the
+    // handshake (a corrupt record, a refused renegotiation): the session is dead, and without this the
+    // connection would hold its slot until the idle timeout even after the client has gone.
+    this.#socket.destroy();
   }
 
   onClose(): void {
@@ -656,6 +663,13 @@ async function closeSession(session: HandlerSession): Promise<void> {
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+// OpenSSL's messages start with an address and end with a source path; its `reason` is what a reader needs.
+function readable(error: Error): Error {
+  const { reason, code } = error as Error & { reason?: unknown; code?: string };
+  if (typeof reason !== 'string') return error;
+  return Object.assign(new Error(`TLS session failed: ${reason}`, { cause: error }), { code });
 }
 
 function isReset(error: Error): boolean {
