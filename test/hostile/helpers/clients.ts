@@ -29,6 +29,7 @@ export function frame(payload: Buffer | string, size: HeaderSize = 4): Buffer {
 
 // One context per CA: parsing the CA for each of thousands of connections would dominate a flood's time.
 const contexts = new WeakMap<HostilePki, SecureContext>();
+const CONTEXT_OPTIONS = new Set(['minVersion', 'maxVersion', 'ciphers', 'ecdhCurve', 'cert', 'key', 'ca']);
 
 /** A TLS connection to the server under test that verified its certificate against the suite's CA. */
 export async function connectTls(
@@ -36,12 +37,14 @@ export async function connectTls(
   pki: HostilePki,
   options: ConnectionOptions = {},
 ): Promise<TLSSocket> {
-  let secureContext = contexts.get(pki);
+  // Options that shape the context (versions, ciphers) need a context of their own.
+  const shared = Object.keys(options).every((key) => !CONTEXT_OPTIONS.has(key));
+  let secureContext = shared ? contexts.get(pki) : undefined;
   if (!secureContext) {
-    secureContext = createSecureContext({ ca: pki.caPem });
-    contexts.set(pki, secureContext);
+    secureContext = createSecureContext({ ca: pki.caPem, ...options });
+    if (shared) contexts.set(pki, secureContext);
   }
-  const socket = tlsConnect({ host: '127.0.0.1', port, secureContext, servername: 'localhost', ...options });
+  const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ...options, secureContext });
   try {
     await once(socket, 'secureConnect');
   } catch (error) {
