@@ -39,9 +39,9 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
           type: 'string',
           describe: 'HOST:PORT, [IPv6]:PORT, or HOST with --port (default localhost:7000)',
         })
-        .usage(
-          '$0 connect [target] [options]\n\n' +
-            'On a terminal: a prompt where each line you enter is sent as one frame and replies print as they ' +
+        // After the options, so that --help opens with the one-line purpose as the other commands do.
+        .epilogue(
+          'On a terminal: a prompt where each line you enter is sent as one frame and replies print as they ' +
             'arrive; Ctrl-D closes.\n\n' +
             'With stdin piped: each input line is sent as one frame (the newline is not sent; every other byte ' +
             'is, a \\r before it included), or each --null/--whole/--raw-in message; replies go to stdout as ' +
