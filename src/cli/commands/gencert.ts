@@ -141,6 +141,7 @@ export function withGencertOptions(y: Argv) {
       checkFlagCombinations(argv as GencertArgs);
       return true;
     })
+    .group('yes', WHAT_GROUP)
     .epilog('With no flags on a terminal, gencert asks what to make, then prints the equivalent command.')
     .example('$0 gencert', 'self-signed server certificate for localhost in ./certs')
     .example('$0 gencert --ca', 'a local CA in ./certs (ca.crt, ca.key)')
