@@ -144,7 +144,7 @@ export async function startServerProcess(
 
   let listening: LogEvent;
   try {
-    listening = await waitFor((event) => event.event === 'listening', 20_000);
+    listening = await waitFor((event) => event.event === 'listening', 30_000);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
