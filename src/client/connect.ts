@@ -1,5 +1,6 @@
+import { connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { Decoder } from '../codec/decoder.js';
 import { createFraming, type Framing } from '../codec/framing.js';
 import { defaultMaxFrame, type PacketMode } from '../codec/limits.js';
@@ -39,6 +40,11 @@ export interface ConnectFramedOptions extends Target {
   connectTimeoutMs?: number;
   /** Aborting fails the connection attempt, or destroys the connection, with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Written on the TCP connection before the TLS handshake, as a load balancer would: a PROXY protocol
+   * header (`encodeProxyHeaderV2()`) for a server that requires one. The connect timeout covers it.
+   */
+  proxyHeader?: Buffer;
 }
 
 export interface ConnectTimings {
@@ -73,25 +79,30 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
   if (signal?.aborted) return Promise.reject(abortReason(signal));
 
   const started = performance.now();
-  let socket: TLSSocket;
-  try {
-    socket = tlsConnect({
-      host: options.host,
-      port: options.port,
-      ...buildClientTlsOptions(settings, options.host),
+  const settingsError = (error: unknown) =>
+    new TlsFailureError(`cannot set up TLS for ${target}: ${(error as Error).message}`, {
+      code: 'ERR_TLS_SETTINGS',
+      cause: error,
     });
+  const proxyHeader = options.proxyHeader;
+  let tlsOptions: ConnectionOptions;
+  // Without a header to write first, TLS starts with the TCP connection; with one, once it is written.
+  let socket: TLSSocket | undefined;
+  let tcpSocket: Socket | undefined;
+  try {
+    tlsOptions = buildClientTlsOptions(settings, options.host);
+    if (proxyHeader) {
+      // Built now, as tls.connect would, so that a certificate we cannot use fails before connecting.
+      tlsOptions = { ...tlsOptions, secureContext: createSecureContext(tlsOptions) };
+    } else {
+      socket = tlsConnect({ host: options.host, port: options.port, ...tlsOptions });
+      // Frames are messages: send each at once rather than wait (Nagle) for more to fill a segment.
+      socket.setNoDelay(true);
+    }
   } catch (error) {
     // Node builds the secure context synchronously: a certificate or key it cannot use fails here.
-    return Promise.reject(
-      new TlsFailureError(`cannot set up TLS for ${target}: ${(error as Error).message}`, {
-        code: 'ERR_TLS_SETTINGS',
-        cause: error,
-      }),
-    );
+    return Promise.reject(settingsError(error));
   }
-
-  // Frames are messages: send each at once rather than wait (Nagle) for more to fill a segment.
-  socket.setNoDelay(true);
 
   return new Promise<FramedClient>((resolve, reject) => {
     let tcpConnectedAt: number | undefined;
@@ -102,18 +113,23 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      socket.off('error', onError);
-      socket.off('close', onClose);
+      for (const emitter of [socket, tcpSocket]) {
+        emitter?.off('error', onError);
+        emitter?.off('close', onClose);
+      }
       if (error) {
-        socket.destroy();
+        socket?.destroy();
+        tcpSocket?.destroy();
         reject(error);
         return;
       }
+      // Only 'secureConnect' finishes without an error, and only on a socket startTls has set.
+      const secured = socket!;
       const secureAt = performance.now();
       const connectedAt = tcpConnectedAt ?? secureAt;
       const timings = { connectMs: connectedAt - started, handshakeMs: secureAt - connectedAt };
-      const peer = summarisePeer(socket, !settings.insecure);
-      resolve(new FramedClient(socket, target, framing, peer, timings, signal));
+      const peer = summarisePeer(secured, !settings.insecure);
+      resolve(new FramedClient(secured, target, framing, peer, timings, signal));
     };
 
     const onError = (error: unknown) =>
@@ -122,7 +138,7 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
       finish(
         new TlsFailureError(`${target} closed the connection during the TLS handshake`, {
           code: 'ERR_HANDSHAKE_RESET',
-          hint: 'is it a TLS server, and does it accept this client (certificate, TLS version)?',
+          hint: 'is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
         }),
       );
     const onAbort = () => finish(abortReason(signal!));
@@ -143,13 +159,37 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
       );
     }, timeoutMs);
 
+    const startTls = (tlsSocket: TLSSocket) => {
+      socket = tlsSocket;
+      tlsSocket.on('error', onError);
+      tlsSocket.once('close', onClose);
+      tlsSocket.once('secureConnect', () => finish(verifyServer(tlsSocket, settings, target)));
+    };
+
     signal?.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => {
+    if (socket) {
+      socket.once('connect', () => {
+        tcpConnectedAt = performance.now();
+      });
+      startTls(socket);
+      return;
+    }
+    const tcp = netConnect({ host: options.host, port: options.port, noDelay: true });
+    tcpSocket = tcp;
+    tcp.on('error', onError);
+    tcp.once('close', onClose);
+    tcp.once('connect', () => {
       tcpConnectedAt = performance.now();
+      // The header goes out before the ClientHello, so the server reads it first, as from a balancer.
+      tcp.write(proxyHeader!, (error) => {
+        if (error || settled) return; // a failed write also emits 'error'
+        try {
+          startTls(tlsConnect({ ...tlsOptions, socket: tcp }));
+        } catch (error) {
+          finish(settingsError(error));
+        }
+      });
     });
-    socket.on('error', onError);
-    socket.once('close', onClose);
-    socket.once('secureConnect', () => finish(verifyServer(socket, settings, target)));
   });
 }
 
