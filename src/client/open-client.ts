@@ -2,6 +2,7 @@ import type { PacketMode } from '../codec/limits.js';
 import type { Io, Logger } from '../cli/io.js';
 import { startSpinner } from '../cli/spinner.js';
 import { connectFramed, type FramedClient } from './connect.js';
+import { localProxyHeader, type ProxyHeaderVersion } from './proxy-header.js';
 import { formatTarget, type Target } from './target.js';
 import type { ClientTlsSettings } from '../tls/options.js';
 import { warnIfInsecure, type ClientTlsFlags } from './tls-settings.js';
@@ -13,6 +14,8 @@ export interface ClientConnectionOptions {
   packet: PacketMode;
   maxFrame: number;
   connectTimeoutMs: number;
+  /** Open the connection with a PROXY protocol header (LOCAL), for a server behind a balancer. */
+  proxyHeader?: ProxyHeaderVersion;
 }
 
 export interface OpenClientOptions {
@@ -47,6 +50,7 @@ export async function openClient(
       maxFrame: options.maxFrame,
       connectTimeoutMs: options.connectTimeoutMs,
       signal: extra.signal,
+      proxyHeader: options.proxyHeader === undefined ? undefined : localProxyHeader(options.proxyHeader),
     });
     spinner?.stop();
     return client;

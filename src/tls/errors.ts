@@ -60,7 +60,7 @@ export function describeSocketError(
       return phase === 'handshake'
         ? new TlsFailureError(`${target} closed the connection during the TLS handshake`, {
             code: 'ERR_HANDSHAKE_RESET',
-            hint: 'is it a TLS server, and does it accept this client (certificate, TLS version)?',
+            hint: 'is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
             cause: error,
           })
         : new ConnectionError(`connection to ${target} was reset`, {

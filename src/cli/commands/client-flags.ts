@@ -4,6 +4,7 @@ import { defaultMaxFrame, validateMaxFrame, type PacketMode } from '../../codec/
 import type { InputMode } from '../../client/input.js';
 import type { ClientConnectionOptions } from '../../client/open-client.js';
 import { OUTPUT_MODES, type OutputMode } from '../../client/output.js';
+import { PROXY_HEADER_VERSIONS, type ProxyHeaderVersion } from '../../client/proxy-header.js';
 import { MESSAGE_FORMATS, type MessageFormat } from '../../client/term-messages.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../../client/connect.js';
 import { parseTarget } from '../../client/target.js';
@@ -14,6 +15,10 @@ import { durationOption, withClientTlsOptions, withFramingOptions, OUTPUT_GROUP 
 
 const CONNECTION_GROUP = 'Connection:';
 const INPUT_GROUP = 'Input:';
+// An exec health check or probe reaches the backend directly, not through the balancer: it must open its
+// connection the way the balancer does, or `serve --proxy-protocol` refuses it.
+const PROXY_HEADER_HELP =
+  'send a PROXY protocol header (v1 UNKNOWN or v2 LOCAL) before the TLS handshake, for checking a backend that runs serve --proxy-protocol';
 
 /** The parsed flags both client commands read, under the names yargs types them by. */
 export interface ClientArgs {
@@ -22,6 +27,7 @@ export interface ClientArgs {
   packet?: PacketMode;
   'max-frame'?: number;
   'connect-timeout'?: number;
+  'proxy-header'?: ProxyHeaderVersion;
   ca?: string[];
   pin?: string;
   insecure?: boolean;
@@ -55,6 +61,12 @@ export function withClientOptions<T>(y: Argv<T>) {
         `${DEFAULT_CONNECT_TIMEOUT_MS / 1000}s`,
         CONNECTION_GROUP,
       ),
+    })
+    .option('proxy-header', {
+      type: 'string',
+      choices: PROXY_HEADER_VERSIONS,
+      describe: PROXY_HEADER_HELP,
+      group: CONNECTION_GROUP,
     })
     .option('null', {
       type: 'boolean',
@@ -116,6 +128,7 @@ export function toClientConnectionOptions(argv: ClientArgs): ClientConnectionOpt
     packet,
     maxFrame: validateMaxFrame(packet, argv['max-frame'] ?? defaultMaxFrame(packet)),
     connectTimeoutMs: argv['connect-timeout'] ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    proxyHeader: argv['proxy-header'],
     tls: {
       caFiles: argv.ca,
       pin: argv.pin === undefined ? undefined : parsePin(argv.pin),
