@@ -27,8 +27,9 @@ export interface ThreadClock {
 // side must not keep the benchmark alive, though.
 const CLOSE_GRACE_MS = 2000;
 
-// Below this, Buffer.allocUnsafe takes from Node's shared pool and a copy costs nothing worth saving.
-const REUSE_FRAMES_FROM = 4096;
+// A batch buffer holds up to `pipeline` frames, but no more bytes than this (unless one frame is larger):
+// writes in flight each hold one, so deep pipelines of large frames must not multiply into gigabytes.
+const MAX_BATCH_BYTES = 256 * 1024;
 
 /**
  * Drives one TLS connection: keeps up to `pipeline` frames in flight (closed loop), or sends each frame at
@@ -47,8 +48,9 @@ export class ConnectionDriver {
   // When each message in flight was sent (or was due, in open loop), indexed by sequence modulo pipeline.
   readonly #startTimes: Float64Array;
   readonly #intervalMs: number;
-  // Single-frame buffers whose writes have completed (at most `pipeline` of them exist).
-  readonly #spareFrames: Buffer[] = [];
+  // Buffers of `#batchFrames` frames whose writes have completed; at most one per write in flight exists.
+  readonly #spareBatches: Buffer[] = [];
+  readonly #batchFrames: number;
   #scheduleStart = 0;
   #nextSequence = 0; // next message to send
   #nextExpected = 0; // next reply to come back
@@ -73,6 +75,10 @@ export class ConnectionDriver {
     this.#clock = clock;
     this.#settings = settings;
     this.#startTimes = new Float64Array(Math.max(1, settings.pipeline));
+    this.#batchFrames = Math.max(
+      1,
+      Math.min(settings.pipeline, Math.floor(MAX_BATCH_BYTES / payloads.frameBytes)),
+    );
     this.#intervalMs = settings.ratePerSecond ? 1000 / settings.ratePerSecond : 0;
     this.#done = new Promise((resolve) => {
       this.#resolve = resolve;
@@ -177,21 +183,18 @@ export class ConnectionDriver {
 
   #send(count: number, now: number): void {
     const first = this.#nextSequence;
-    let batch: Buffer;
-    let onWritten: (() => void) | undefined;
-    if (count === 1 && this.#payloads.frameBytes >= REUSE_FRAMES_FROM) {
-      // Large frames sent one at a time (ping-pong, deep frames): reuse the buffers whose writes have
-      // completed, so that the generator neither copies nor allocates 64 KiB per message.
-      const spare = this.#spareFrames.pop();
-      if (spare === undefined) {
-        batch = this.#payloads.frames(first, 1);
-      } else {
-        batch = spare;
-        this.#payloads.renumber(batch, first);
-      }
-      onWritten = () => this.#spareFrames.push(batch);
-    } else {
-      batch = this.#payloads.frames(first, count);
+    const frameBytes = this.#payloads.frameBytes;
+    for (let sent = 0; sent < count;) {
+      // Reuse the batch buffers whose writes have completed: renumbering the frames in place means the
+      // generator neither copies nor allocates per message, and stays cheaper than the server it measures.
+      const batch = this.#spareBatches.pop() ?? this.#payloads.frames(0, this.#batchFrames);
+      const n = Math.min(count - sent, this.#batchFrames);
+      for (let i = 0; i < n; i++) this.#payloads.renumber(batch, i, first + sent + i);
+      this.#tally.bytesSent += n * frameBytes;
+      this.#socket.write(n === this.#batchFrames ? batch : batch.subarray(0, n * frameBytes), () =>
+        this.#spareBatches.push(batch),
+      );
+      sent += n;
     }
     const startTimes = this.#startTimes;
     const ring = startTimes.length;
@@ -203,8 +206,6 @@ export class ConnectionDriver {
     }
     this.#nextSequence = first + count;
     this.#tally.sent += count;
-    this.#tally.bytesSent += batch.length;
-    this.#socket.write(batch, onWritten);
   }
 
   #onTimeout = (): void => {

@@ -53,11 +53,11 @@ export class PayloadFactory {
   }
 
   /**
-   * Turns a frame built by `frames(…, 1)` into the frame of message `sequence`: only the sequence digits
-   * differ between two frames, so a buffer whose write has completed can be sent again without a copy.
+   * Makes frame `index` of a buffer built by `frames()` the frame of message `sequence`. Two frames differ
+   * only in their sequence digits, so a buffer whose write has completed can be sent again without a copy.
    */
-  renumber(frame: Buffer, sequence: number): void {
-    this.#writeSequence(frame, this.#payloadOffset, sequence);
+  renumber(batch: Buffer, index: number, sequence: number): void {
+    this.#writeSequence(batch, index * this.frameBytes + this.#payloadOffset, sequence);
   }
 
   /** True when `reply` is exactly the payload of message `sequence`. */
