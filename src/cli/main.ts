@@ -3,6 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { allCommands } from './commands/index.js';
+import { completeWords } from './completion.js';
 import type { Io } from './io.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -14,7 +15,7 @@ export const VERSION = packageJson.version;
 
 /** Builds the whole command line: global flags, the subcommands, and the rules that turn yargs failures into usage errors. */
 export function buildParser(argv: string[], io: Io): Argv {
-  return yargs(argv)
+  const parser: Argv = yargs(argv)
     .scriptName('tlsecho')
     .usage(
       '$0 <command> [options]\n\nTLS framed messaging: Erlang {packet, N} frames over TLS, from the shell.',
@@ -36,7 +37,11 @@ export function buildParser(argv: string[], io: Io): Argv {
     .recommendCommands()
     .strict()
     .env('TLSECHO')
-    .completion('completion', 'print a bash/zsh completion script (see the README for installing it)')
+    .completion(
+      'completion',
+      'print a bash/zsh completion script (see the README for installing it)',
+      completeWords(() => parser),
+    )
     .help()
     .alias('help', 'h')
     .version(VERSION)
@@ -55,6 +60,7 @@ export function buildParser(argv: string[], io: Io): Argv {
         hint: `see 'tlsecho ${command && !suggestion ? `${command} ` : ''}--help'`,
       });
     });
+  return parser;
 }
 
 /**
