@@ -247,7 +247,8 @@ export class ProxyHeaderParser {
 // Canonical forms only (section 2.1): no leading zeros, decimal ports in [0, 65535], hex-and-colon IPv6.
 const V1_PORT = /^(0|[1-9][0-9]{0,4})$/;
 const V1_IPV4 = /^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$/;
-const V1_IPV6 = /^[0-9A-Fa-f:]{2,39}$/;
+// RFC 4291 section 2.2 allows a dotted IPv4 tail, and inet_ntop (HAProxy) writes IPv4-mapped addresses so.
+const V1_IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
 
 function parseV1Line(line: string, length: number): ProxyHeader {
   const fields = line.split(' ');

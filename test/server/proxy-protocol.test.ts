@@ -88,6 +88,15 @@ describe('PROXY protocol v1 (the spec examples)', () => {
       },
     ],
     [
+      'a TCP6 line with IPv4-mapped addresses, as inet_ntop writes them',
+      'PROXY TCP6 ::ffff:192.0.2.7 ::ffff:127.0.0.1 5000 7000\r\n',
+      {
+        family: 'IPv6',
+        source: { address: '::ffff:192.0.2.7', port: 5000 },
+        destination: { address: '::ffff:127.0.0.1', port: 7000 },
+      },
+    ],
+    [
       'the short UNKNOWN line (15 bytes)',
       'PROXY UNKNOWN\r\n',
       { family: 'unspec', transport: 'unspec', length: 15, source: undefined },
