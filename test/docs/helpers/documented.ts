@@ -84,18 +84,32 @@ export function manOptions(body: string[]): Set<string> {
   return names;
 }
 
-/** What a reader sees of some roff: font changes dropped, escapes turned back into characters. */
+/** What a reader sees of some roff: requests gone, font changes dropped, escapes turned back into text. */
 export function plainRoff(roff: string): string {
   return roff
     .split('\n')
     .filter((line) => !/^\.\\"/.test(line))
-    .map((line) => line.replace(/^\.(?:TP|PP|RS|RE|nf|fi|br|IP)\b.*$/, '').replace(/^\.[A-Z]{1,2} /, ''))
+    .map(plainLine)
     .join('\n')
     .replace(/\\f[BIRP]/g, '')
+    .replace(/\\\(bu/g, '*')
     .replace(/\\-/g, '-')
     .replace(/\\&/g, '')
     .replace(/\\e/g, '\\')
     .replace(/\\\[u([0-9A-F]{4,5})\]/g, (_match, hex: string) => String.fromCodePoint(parseInt(hex, 16)));
+}
+
+function plainLine(line: string): string {
+  const font = /^\.(B|I|BR|BI|IB|IR|RB|RI)\s+(.*)$/.exec(line);
+  if (font) {
+    const args = [...font[2]!.matchAll(/"((?:[^"]|"")*)"|(\S+)/g)].map((match) =>
+      match[1] !== undefined ? match[1].replace(/""/g, '"') : match[2]!,
+    );
+    // .B and .I set all their words in one font; the others alternate fonts and join the words up.
+    return font[1]!.length === 1 ? args.join(' ') : args.join('');
+  }
+  if (/^\.(?:SH|SS)\s/.test(line)) return line.replace(/^\.S[HS]\s+"?(.*?)"?$/, '$1');
+  return line.startsWith('.') ? '' : line;
 }
 
 /** The README's `### heading` subsections within its generated reference: heading → body lines. */
