@@ -138,7 +138,7 @@ describe('PROXY protocol v1 (the spec examples)', () => {
     ['an IPv4 address in a TCP6 line', 'PROXY TCP6 1.2.3.4 ::1 1 2\r\n'],
     ['an IPv6 address in a TCP4 line', 'PROXY TCP4 ::1 5.6.7.8 1 2\r\n'],
     ['an IPv6 address with a zone', 'PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n'],
-    ['a dotted IPv6 address', 'PROXY TCP6 ::ffff:1.2.3.4 ::1 1 2\r\n'],
+    ['an IPv6 address with a broken dotted tail', 'PROXY TCP6 ::ffff:1.2.3 ::1 1 2\r\n'],
     ['a line ending in a bare LF', 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n'],
     ['a CR not followed by LF', 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rX'],
   ])('rejects %s', (_name, line) => {
