@@ -27,7 +27,13 @@ async function startSilentServer(): Promise<number> {
 }
 
 describe.skipIf(!hasTmux)('tlsecho connect on a terminal', () => {
-  const cases = [
+  const cases: Array<{
+    name: string;
+    env: Record<string, string>;
+    flags: string[];
+    spinner: boolean;
+    colour: boolean;
+  }> = [
     { name: 'a plain terminal', env: {}, flags: [], spinner: true, colour: true },
     { name: 'NO_COLOR=1', env: { NO_COLOR: '1' }, flags: [], spinner: true, colour: false },
     { name: '--no-color', env: {}, flags: ['--no-color'], spinner: true, colour: false },
