@@ -124,7 +124,7 @@ function documentBuiltIn(command: string, describe: string): CommandDoc {
     name: command.split(' ')[0]!,
     command,
     describe,
-    details: [],
+    details: ['How to install the script: see SHELL COMPLETION below.'],
     positionals: [],
     options: [],
     examples: [],
