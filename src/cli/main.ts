@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { allCommands } from './commands/index.js';
@@ -37,6 +37,7 @@ export function buildParser(argv: string[], io: Io): Argv {
     .recommendCommands()
     .strict()
     .env('TLSECHO')
+    .middleware(dropForeignEnvOptions as unknown as MiddlewareFunction, true)
     .completion(
       'completion',
       'print a bash/zsh completion script (see the README for installing it)',
@@ -131,5 +132,28 @@ function writeUserError(error: TlsechoError, io: Io, options: { json: boolean; d
       );
       cause = cause instanceof Error ? cause.cause : undefined;
     }
+  }
+}
+
+const ENV_PREFIX = 'TLSECHO_';
+
+/**
+ * `.env('TLSECHO')` hands every TLSECHO_* variable to every command, and `.strict()` would then refuse
+ * TLSECHO_PORT (meant for serve and connect) as an unknown argument to gencert. A variable configures the
+ * commands that have its option and is ignored by the others, so one exported setting serves them all.
+ */
+function dropForeignEnvOptions(
+  parsed: Record<string, unknown>,
+  y: { getOptions(): { key: Record<string, unknown> } },
+): void {
+  // getOptions is yargs' own (not in its typings): the options of the command being run, globals included.
+  const known = new Set(Object.keys(y.getOptions().key));
+  for (const name of Object.keys(process.env)) {
+    if (!name.startsWith(ENV_PREFIX)) continue;
+    const kebab = name.slice(ENV_PREFIX.length).toLowerCase().replace(/_/g, '-');
+    const camel = kebab.replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+    if (known.has(kebab) || known.has(camel)) continue;
+    delete parsed[kebab];
+    delete parsed[camel];
   }
 }
