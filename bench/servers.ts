@@ -21,7 +21,11 @@ export interface Credentials {
 }
 
 /** `tlsecho serve`, the real CLI, echoing {packet, 4} frames. */
-export function startTlsecho(credentials: Credentials, maxConnections: number): Promise<RunningServer> {
+export function startTlsecho(
+  credentials: Credentials,
+  maxConnections: number,
+  nodeOptions?: string,
+): Promise<RunningServer> {
   const child = spawn(
     process.execPath,
     [
@@ -39,7 +43,7 @@ export function startTlsecho(credentials: Credentials, maxConnections: number): 
       String(maxConnections),
       '--json',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: benchEnv() },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: benchEnv(nodeOptions) },
   );
   // `serve --json` announces itself on stderr as a JSON line carrying the port it listens on.
   return waitForPort('tlsecho', child, child.stderr!, (line) => {
@@ -50,11 +54,11 @@ export function startTlsecho(credentials: Credentials, maxConnections: number): 
 }
 
 /** The raw byte pipe: no framing at all. */
-export function startBaseline(credentials: Credentials): Promise<RunningServer> {
+export function startBaseline(credentials: Credentials, nodeOptions?: string): Promise<RunningServer> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', BASELINE, '--cert', credentials.certFile, '--key', credentials.keyFile],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: benchEnv() },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: benchEnv(nodeOptions) },
   );
   return waitForPort('baseline', child, child.stdout!, (line) => {
     const port = parseJson(line)?.port;
@@ -71,11 +75,12 @@ export async function residentBytes(pid: number): Promise<number> {
 }
 
 // No colour, no spinners, no inherited TLSECHO_* settings: the children run as in CI.
-function benchEnv(): NodeJS.ProcessEnv {
+function benchEnv(nodeOptions?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('TLSECHO_')) env[key] = value;
   }
+  if (nodeOptions) env.NODE_OPTIONS = [env.NODE_OPTIONS, nodeOptions].filter(Boolean).join(' ');
   return { ...env, CI: 'true', NO_COLOR: '1' };
 }
 

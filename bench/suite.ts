@@ -119,10 +119,13 @@ async function main(): Promise<void> {
       'connections-idle': { type: 'string', default: '5000' },
       only: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
+      // Node options for both servers alike, to try a runtime setting (e.g. --max-semi-space-size=1).
+      'server-node-options': { type: 'string' },
     },
   });
   const rounds = Number(values.rounds);
   const idleConnections = Number(values['connections-idle']);
+  const nodeOptions = values['server-node-options'];
   const only = values.only?.split(',');
   const selected = (id: string) => only === undefined || only.includes(id);
   const started = new Date();
@@ -142,8 +145,8 @@ async function main(): Promise<void> {
 
     const throughput = WORKLOADS.filter((w) => selected(w.id));
     if (throughput.length > 0) {
-      const tlsecho = await startTlsecho(credentials, idleConnections + 100);
-      const baseline = await startBaseline(credentials);
+      const tlsecho = await startTlsecho(credentials, idleConnections + 100, nodeOptions);
+      const baseline = await startBaseline(credentials, nodeOptions);
       try {
         // One unmeasured pass first: a server's first seconds (JIT compilation, first TLS sessions) would
         // otherwise weigh on whichever workload comes first.
@@ -184,8 +187,8 @@ async function main(): Promise<void> {
           // A fresh server each time: memory freed by an earlier round would be reused and hide the cost.
           const server =
             name === 'tlsecho'
-              ? await startTlsecho(credentials, idleConnections + 100)
-              : await startBaseline(credentials);
+              ? await startTlsecho(credentials, idleConnections + 100, nodeOptions)
+              : await startBaseline(credentials, nodeOptions);
           try {
             const result = await measureIdleMemory(server.pid, server.port, ca, idleConnections);
             record(IDLE_ID, name as 'tlsecho' | 'baseline', {
@@ -215,7 +218,13 @@ async function main(): Promise<void> {
       loadAverageBefore: loadBefore.map((n) => Number(n.toFixed(2))),
       loadAverageAfter: loadavg().map((n) => Number(n.toFixed(2))),
     };
-    const settings = { rounds, duration: values.duration, warmup: values.warmup, idleConnections };
+    const settings = {
+      rounds,
+      duration: values.duration,
+      warmup: values.warmup,
+      idleConnections,
+      serverNodeOptions: nodeOptions ?? null,
+    };
     const finished = new Date();
     const text = formatRows(rows);
     process.stdout.write(`\n${text}\n`);
