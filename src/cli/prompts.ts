@@ -1,5 +1,5 @@
-// The only module that talks to @inquirer/prompts: tests mock this file, nothing deeper.
-import { checkbox, confirm, input, password, select } from '@inquirer/prompts';
+// The only module that talks to @inquirer/prompts: tests mock this file, nothing deeper. The library is loaded
+// when a prompt is shown, since most runs (pipes, scripts, CI) never show one.
 import { InterruptedError } from '../errors.js';
 import type { Io } from './io.js';
 
@@ -8,6 +8,8 @@ export interface Choice<T> {
   value: T;
   description?: string;
 }
+
+const inquirer = () => import('@inquirer/prompts');
 
 const context = (io: Io) => ({ input: io.stdin, output: io.stderr, clearPromptOnDone: false });
 
@@ -26,11 +28,13 @@ export function promptText(
   message: string,
   options: { default?: string; validate?: (value: string) => true | string } = {},
 ): Promise<string> {
-  return guarded(() => input({ message, ...options }, context(io)));
+  return guarded(async () => (await inquirer()).input({ message, ...options }, context(io)));
 }
 
 export function promptSelect<T>(io: Io, message: string, choices: Choice<T>[], defaultValue?: T): Promise<T> {
-  return guarded(() => select<T>({ message, choices, default: defaultValue }, context(io)));
+  return guarded(async () =>
+    (await inquirer()).select<T>({ message, choices, default: defaultValue }, context(io)),
+  );
 }
 
 export function promptCheckbox<T>(
@@ -38,13 +42,13 @@ export function promptCheckbox<T>(
   message: string,
   choices: Array<Choice<T> & { checked?: boolean }>,
 ): Promise<T[]> {
-  return guarded(() => checkbox<T>({ message, choices }, context(io)));
+  return guarded(async () => (await inquirer()).checkbox<T>({ message, choices }, context(io)));
 }
 
 export function promptConfirm(io: Io, message: string, defaultValue = false): Promise<boolean> {
-  return guarded(() => confirm({ message, default: defaultValue }, context(io)));
+  return guarded(async () => (await inquirer()).confirm({ message, default: defaultValue }, context(io)));
 }
 
 export function promptPassword(io: Io, message: string): Promise<string> {
-  return guarded(() => password({ message, mask: '*' }, context(io)));
+  return guarded(async () => (await inquirer()).password({ message, mask: '*' }, context(io)));
 }

@@ -19,8 +19,9 @@ import { summarisePeer, verifyServer, type PeerSummary } from '../tls/verify.js'
 import { formatDuration } from '../units.js';
 import { formatTarget, type Target } from './target.js';
 
-/** How long a client waits for TCP and the TLS handshake unless told otherwise. */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './defaults.js';
+
+export { DEFAULT_CONNECT_TIMEOUT_MS };
 
 // After `end()`, how long the peer gets to answer our close_notify before the socket is destroyed.
 const CLOSE_GRACE_MS = 2_000;

@@ -11,8 +11,9 @@ import {
   type MessageFormat,
 } from './term-messages.js';
 
-/** How long `connect` waits for outstanding replies after stdin has closed, unless `--linger` says otherwise. */
-export const DEFAULT_LINGER_MS = 2_000;
+import { DEFAULT_LINGER_MS } from './defaults.js';
+
+export { DEFAULT_LINGER_MS };
 
 export interface PipeOptions {
   input: InputMode;

@@ -26,8 +26,9 @@ import {
 import { formatTarget } from './target.js';
 import { loadClientTlsSettings } from './tls-settings.js';
 
-/** How long `send` waits for the whole exchange unless `--timeout` says otherwise. */
-export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
+import { DEFAULT_SEND_TIMEOUT_MS } from './defaults.js';
+
+export { DEFAULT_SEND_TIMEOUT_MS };
 
 export interface SendOptions extends ClientConnectionOptions {
   /** Each one frame, as UTF-8. When empty, messages come from `file` or stdin. */

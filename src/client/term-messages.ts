@@ -17,10 +17,9 @@ import { createFrameFormatter, type FrameFormatter, type OutputMode } from './ou
 // `--format etf`: messages are written in Erlang term syntax and travel as External Term Format, the bytes
 // `term_to_binary/1` writes and `binary_to_term/1` reads (see src/etf/README.md).
 
-/** What a message is: bytes sent as they are (`text`), or an Erlang term (`etf`). */
-export type MessageFormat = 'text' | 'etf';
+import { MESSAGE_FORMATS, type MessageFormat } from './defaults.js';
 
-export const MESSAGE_FORMATS: readonly MessageFormat[] = ['text', 'etf'];
+export { MESSAGE_FORMATS, type MessageFormat };
 
 // Messages quoted in errors are cut here: the error must stay one readable line.
 const MAX_QUOTED_CHARS = 60;

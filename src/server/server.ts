@@ -23,19 +23,9 @@ import {
   type ProxyHealthCheck,
 } from './proxy-listener.js';
 import type { Handler } from './handlers/types.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 
-/** Defaults for every limit: what `tlsecho serve --help` shows. */
-export const SERVER_DEFAULTS = {
-  host: '127.0.0.1',
-  port: 7000,
-  packet: 4 as PacketMode,
-  // Enough for any test or small service; a flood past it is refused at once instead of queued.
-  maxConnections: 1000,
-  handshakeTimeoutMs: 10_000,
-  // Long enough for a person typing in `tlsecho connect`, short enough that abandoned sockets go away.
-  idleTimeoutMs: 5 * 60_000,
-  drainTimeoutMs: 10_000,
-} as const;
+export { SERVER_DEFAULTS };
 
 // The sweep checks timeouts this often (a quarter of the idle timeout, within these bounds), so an idle
 // connection is closed at most a quarter late and a server with many connections wakes rarely.

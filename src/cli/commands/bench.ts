@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { bench } from '../../bench/bench.js';
 import type { BenchOptions } from '../../bench/options.js';
 import { parsePin } from '../../certs/fingerprint.js';
 import type { PacketMode } from '../../codec/limits.js';
@@ -180,6 +179,8 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
     const { tlsFlags, ...rest } = toBenchOptions(argv);
     const tls = await loadClientTlsSettings(tlsFlags, io.cwd);
     warnIfInsecure(tls, createLogger(io.stderr, { json: argv.json, color: useColor(io, argv) }));
+    // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
+    const { bench } = await import('../../bench/bench.js');
     await bench({ ...rest, tls }, io);
   },
 });

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { DEFAULT_LINGER_MS } from '../../client/pipe.js';
-import { connectSession, type ConnectOptions } from '../../client/session.js';
+import { DEFAULT_LINGER_MS } from '../../client/defaults.js';
+import type { ConnectOptions } from '../../client/session.js';
 import type { Io } from '../io.js';
 import { durationOption } from '../option-groups.js';
 import {
@@ -70,6 +70,8 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
         'framed data in and out',
       ),
   handler: async (argv) => {
+    // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
+    const { connectSession } = await import('../../client/session.js');
     await connectSession(toConnectOptions(argv), io);
   },
 });

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { DEFAULT_SEND_TIMEOUT_MS, send, type SendOptions } from '../../client/send.js';
+import { DEFAULT_SEND_TIMEOUT_MS } from '../../client/defaults.js';
+import type { SendOptions } from '../../client/send.js';
 import { UsageError } from '../../errors.js';
 import type { Io } from '../io.js';
 import { durationOption, withJsonOption } from '../option-groups.js';
@@ -136,6 +137,8 @@ export const sendCommand = (io: Io): CommandModule<object, SendArgs> => ({
       )
       .example('$0 send host:7000 --json --count 100 ping', 'timings as one JSON object'),
   handler: async (argv) => {
+    // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
+    const { send } = await import('../../client/send.js');
     await send(toSendOptions(argv), io);
   },
 });

@@ -1,10 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { PacketMode } from '../../codec/limits.js';
 import { UsageError } from '../../errors.js';
-import { EXEC_FRAMINGS, type ExecFraming } from '../../server/handlers/exec.js';
 import { parseWorkers } from '../../server/cluster.js';
-import { serve, SERVER_DEFAULTS, type ServeOptions } from '../../server/serve.js';
-import { serveWithWorkers } from '../../server/serve-workers.js';
+import { EXEC_FRAMINGS, SERVER_DEFAULTS, type ExecFraming } from '../../server/defaults.js';
+import type { ServeOptions } from '../../server/serve.js';
 import type { MinTlsVersion } from '../../tls/options.js';
 import { logLevelFrom, type Io } from '../io.js';
 import {
@@ -214,7 +213,13 @@ export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
   builder: (y) => serveBuilder(y) as unknown as Argv<ServeArgs>,
   handler: async (argv) => {
     const options = toServeOptions(argv);
-    if (argv.workers === undefined) await serve(options, io);
-    else await serveWithWorkers({ ...options, workers: argv.workers }, io);
+    // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
+    if (argv.workers === undefined) {
+      const { serve } = await import('../../server/serve.js');
+      await serve(options, io);
+    } else {
+      const { serveWithWorkers } = await import('../../server/serve-workers.js');
+      await serveWithWorkers({ ...options, workers: argv.workers }, io);
+    }
   },
 });

@@ -6,10 +6,9 @@ import { LineDecoder } from '../../codec/line.js';
 import { ProtocolError } from '../../errors.js';
 import type { Handler, HandlerExit, HandlerSession, SessionContext } from './types.js';
 
-/** How messages cross to an `exec:` child: one line each (default), or frames in the connection's framing. */
-export type ExecFraming = 'line' | 'raw';
+import { EXEC_FRAMINGS, type ExecFraming } from '../defaults.js';
 
-export const EXEC_FRAMINGS: readonly ExecFraming[] = ['line', 'raw'];
+export { EXEC_FRAMINGS, type ExecFraming };
 
 export interface ExecHandlerOptions {
   /** Run by the shell, once per connection. */
