@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { connectCommand, toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
 import type { ConnectOptions } from '../../src/client/session.js';
 import { BIN, cliEnv, runCli, spawnCli } from '../helpers/run-cli.js';
+import { parseCommandArgs } from '../helpers/parse-command.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { frame, startTestServer } from '../client/helpers/framed-server.js';
@@ -388,19 +388,8 @@ describe.skipIf(!existsSync('/usr/bin/tmux') && !existsSync('/usr/local/bin/tmux
 );
 
 describe('connect flags → options', () => {
-  async function parse(args: string[]): Promise<ConnectOptions> {
-    const command = connectCommand(createMemoryIo());
-    let options: ConnectOptions | undefined;
-    await yargs(['connect', ...args])
-      .command({ ...command, handler: (argv) => void (options = toConnectOptions(argv as ConnectArgs)) })
-      .strict()
-      .exitProcess(false)
-      .fail((message, error) => {
-        throw error ?? new Error(message);
-      })
-      .parseAsync();
-    return options!;
-  }
+  const parse = async (args: string[]): Promise<ConnectOptions> =>
+    toConnectOptions(await parseCommandArgs<ConnectArgs>(connectCommand(createMemoryIo()), args));
 
   test.each<[string[], Partial<ConnectOptions>]>([
     [

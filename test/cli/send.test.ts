@@ -1,8 +1,8 @@
-import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sendCommand, toSendOptions, type SendArgs } from '../../src/cli/commands/send.js';
 import type { SendOptions } from '../../src/client/send.js';
 import { runCli } from '../helpers/run-cli.js';
+import { parseCommandArgs } from '../helpers/parse-command.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
 import { frame, startSilentTcpServer, startTestServer, unusedPort } from '../client/helpers/framed-server.js';
 import { makeSharedTestPki, makeTestPki } from '../client/helpers/pki.js';
@@ -279,20 +279,8 @@ describe('tlsecho send exit codes', () => {
 });
 
 describe('send flags → options', () => {
-  // The real command builder parses; the handler is swapped for one that keeps the options.
-  async function parse(args: string[]): Promise<SendOptions> {
-    const command = sendCommand(createMemoryIo());
-    let options: SendOptions | undefined;
-    await yargs(['send', ...args])
-      .command({ ...command, handler: (argv) => void (options = toSendOptions(argv as SendArgs)) })
-      .strict()
-      .exitProcess(false)
-      .fail((message, error) => {
-        throw error ?? new Error(message);
-      })
-      .parseAsync();
-    return options!;
-  }
+  const parse = async (args: string[]): Promise<SendOptions> =>
+    toSendOptions(await parseCommandArgs<SendArgs>(sendCommand(createMemoryIo()), args));
 
   test.each<[string[], Partial<SendOptions>]>([
     [

@@ -6,24 +6,17 @@ import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import yargs from 'yargs';
 import { serveCommand, toServeOptions, type ServeArgs } from '../../src/cli/commands/serve.js';
 import { fingerprintOfDer } from '../../src/certs/fingerprint.js';
 import { ExitCode } from '../../src/exit-codes.js';
+import { parseCommandArgs } from '../helpers/parse-command.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
 import { collect, runCli, spawnCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { frame, ReplyReader, testPki, texts } from '../server/helpers/fixture.js';
 
 async function parseServe(argv: string[]) {
-  const command = serveCommand(createMemoryIo());
-  const parser = (command.builder as (y: ReturnType<typeof yargs>) => ReturnType<typeof yargs>)(yargs(argv))
-    .strict()
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new Error(message);
-    });
-  return toServeOptions((await parser.parseAsync()) as unknown as ServeArgs);
+  return toServeOptions(await parseCommandArgs<ServeArgs>(serveCommand(createMemoryIo()), argv));
 }
 
 describe('serve flags to options', () => {
