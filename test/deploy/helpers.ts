@@ -115,11 +115,16 @@ export function watch(child: ChildProcess, name: string): Watched {
   };
 }
 
-/** Starts a system program (haproxy, nginx), killed when the test ends. */
+/** Starts a system program (haproxy, nginx), killed with all its processes when the test ends. */
 export function startProgram(command: string, args: string[], name = command): Watched {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // In its own process group: nginx forks workers, which outlive a master killed alone.
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // The group is already gone.
+    }
   });
   return watch(child, name);
 }
