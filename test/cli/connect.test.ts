@@ -1,4 +1,4 @@
-import { execFile as execFileCallback, spawn, type ChildProcess } from 'node:child_process';
+import { execFile as execFileCallback, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { connectCommand, toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
 import type { ConnectOptions } from '../../src/client/session.js';
-import { BIN, cliEnv, runCli, spawnCli } from '../helpers/run-cli.js';
+import { BIN, cliEnv, collect, runCli, spawnCli } from '../helpers/run-cli.js';
 import { parseCommandArgs } from '../helpers/parse-command.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
@@ -37,14 +37,6 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const RSS_REPORTER = fileURLToPath(new URL('../client/fixtures/report-max-rss.mjs', import.meta.url));
 
 // Collects what a running child prints from now on, and its exit code, leaving its stdin open.
-function collectChild(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
-
 describe('tlsecho connect, stdin piped', () => {
   test.each(['1', '2', '4', 'line'])(
     '--packet %s: frames in, replies out, against tlsecho serve',
@@ -230,7 +222,7 @@ describe('tlsecho connect, stdin piped', () => {
     const child = spawnCli(['connect', `127.0.0.1:${server.port}`, '--ca', pki.caFile]);
     child.stdin!.write('still typing\n');
     await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-    const result = collectChild(child);
+    const result = collect(child, { keepStdinOpen: true });
     child.kill('SIGINT');
     expect(await result).toMatchObject({ code: 130, stdout: '', stderr: 'tlsecho: interrupted\n' });
   });

@@ -51,7 +51,10 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRes
 
 export function collect(
   child: ChildProcess,
-  options: Pick<RunOptions, 'input' | 'killAfterMs'> = {},
+  options: Pick<RunOptions, 'input' | 'killAfterMs'> & {
+    /** Leave stdin open (no end of input), for a test that signals the child mid-session. */
+    keepStdinOpen?: boolean;
+  } = {},
 ): Promise<CliResult> {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
@@ -59,7 +62,7 @@ export function collect(
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
   child.stdin!.on('error', () => {}); // the child may exit before reading all of its input
   if (options.input !== undefined) child.stdin!.end(options.input);
-  else child.stdin!.end();
+  else if (!options.keepStdinOpen) child.stdin!.end();
   const timer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 20_000);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
