@@ -79,6 +79,12 @@ export interface ConnectionHost {
 // The pieces of a frame that straddled chunks (echo path) are written under one cork up to this size, which
 // makes Node copy them into one native buffer for OpenSSL; larger frames go out piece by piece, uncopied.
 const COALESCE_LIMIT = 64 * 1024;
+// Reading pauses once more than this many reply bytes wait in the socket's queue. Node's own signal (write()
+// returning false) comes at 16 KiB, less than one read of pipelined frames brings in, so obeying it stopped and
+// restarted reading on nearly every read of a busy connection: a JS round trip and two epoll_ctl calls each
+// time, which the raw pipe pays too. 64 KiB, one full socket read, still bounds what a client that never reads
+// can make us hold.
+const REPLY_QUEUE_LIMIT = 64 * 1024;
 // Past this many held pieces, merge them: a peer trickling one byte per TLS record must not cost a Buffer
 // object per byte (the same cap as the codec's ChunkQueue, for the same reason).
 const MAX_HELD_PIECES = 64;
@@ -267,7 +273,7 @@ export class Connection {
       for (const piece of held) ok = socket.write(piece);
       if (cork) socket.uncork();
     }
-    if (!ok) this.#awaitDrain();
+    if (!ok) this.#pauseIfQueueFull();
   }
 
   #hold(piece: Buffer): void {
@@ -433,7 +439,7 @@ export class Connection {
     socket.uncork();
     outbox.length = 0;
     this.#lastActive = this.#host.tick;
-    if (!ok) this.#awaitDrain();
+    if (!ok) this.#pauseIfQueueFull();
   }
 
   #failHandler(error: unknown): void {
@@ -475,6 +481,12 @@ export class Connection {
   }
 
   // --- flow control ---
+
+  // `ok` false only means Node's queue passed its 16 KiB mark; reading goes on up to REPLY_QUEUE_LIMIT. Past
+  // it, the write that crossed the mark has armed 'drain', which resumes reading once the queue is empty.
+  #pauseIfQueueFull(): void {
+    if (this.#socket.writableLength > REPLY_QUEUE_LIMIT) this.#awaitDrain();
+  }
 
   #awaitDrain(): void {
     this.#waitingDrain = true;

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
-import { describe, expect, onTestFinished, test } from 'vitest';
+import { TLSSocket } from 'node:tls';
+import { describe, expect, onTestFinished, test, vi } from 'vitest';
 import { connectClient, frame, ReplyReader, startServer, texts, waitForEvent } from './helpers/fixture.js';
 
 function rawConnect(port: number): Promise<Socket> {
@@ -170,6 +171,30 @@ describe('misbehaving clients', () => {
       expect(server.connections).toBe(0);
       // …while the client did try to send more than the server took.
       expect(written).toBeGreaterThan(summary.bytesIn);
+    },
+  );
+
+  test.each([
+    ['echo', 'echo'],
+    ['a module handler', (message: Buffer) => message],
+  ] as const)(
+    'a client that reads its replies as they come never makes the %s server stop reading',
+    async (_name, handler) => {
+      const { port } = await startServer({ handler });
+      const socket = await connectClient(port);
+      const reader = new ReplyReader(socket);
+      // Server-side sockets only: every pause call whose socket is not ours. Stopping reading would cost a
+      // round trip to epoll per read of a busy connection, so it must wait for a real backlog, not for Node's
+      // 16 KiB mark, which one read of pipelined frames already passes.
+      const pauses = vi.spyOn(TLSSocket.prototype, 'pause');
+      onTestFinished(() => pauses.mockRestore());
+      const burst = Buffer.concat(Array.from({ length: 48 }, () => frame(Buffer.alloc(1000, 0x61))));
+      for (let sent = 1; sent <= 40; sent++) {
+        socket.write(burst);
+        await reader.until(sent * 48);
+      }
+      expect(reader.replies.length).toBe(40 * 48);
+      expect(pauses.mock.contexts.filter((context) => context !== socket)).toHaveLength(0);
     },
   );
 
