@@ -98,6 +98,9 @@ interface Outcome {
   cpuUsPerOperation: number;
 }
 
+/** An outcome, or why the run failed, with the round it belongs to (so rounds pair up despite failures). */
+type Sample = { round: number; outcome: Outcome | string };
+
 interface Row {
   id: string;
   title: string;
@@ -106,6 +109,11 @@ interface Row {
   baseline: Side;
   /** tlsecho median / baseline median; for memory, tlsecho's KiB per connection is checked instead. */
   ratio: number;
+  /**
+   * tlsecho / baseline within each round, where both ran back to back: the spread shows how far the
+   * machine's noise moves the ratio itself.
+   */
+  roundRatios: Summary;
   target: string;
   met: boolean;
 }
@@ -113,7 +121,7 @@ interface Row {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      rounds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '5' },
       duration: { type: 'string', default: '3s' },
       warmup: { type: 'string', default: '500ms' },
       'connections-idle': { type: 'string', default: '5000' },
@@ -136,11 +144,10 @@ async function main(): Promise<void> {
     const credentials = await writeCredentials(dir);
     const ca = credentials.certPem;
     const samples: Samples = new Map();
-    const record = (id: string, side: 'tlsecho' | 'baseline', outcome: Outcome | string) => {
-      const entry = samples.get(id) ?? { tlsecho: [], baseline: [], failures: { tlsecho: [], baseline: [] } };
+    const record = (id: string, side: 'tlsecho' | 'baseline', round: number, outcome: Outcome | string) => {
+      const entry = samples.get(id) ?? { tlsecho: [], baseline: [] };
       samples.set(id, entry);
-      if (typeof outcome === 'string') entry.failures[side].push(outcome);
-      else entry[side].push(outcome);
+      entry[side].push({ round, outcome });
     };
 
     const throughput = WORKLOADS.filter((w) => selected(w.id));
@@ -168,7 +175,7 @@ async function main(): Promise<void> {
                 values.duration!,
                 values.warmup!,
               );
-              record(workload.id, server === tlsecho ? 'tlsecho' : 'baseline', outcome);
+              record(workload.id, server === tlsecho ? 'tlsecho' : 'baseline', round, outcome);
               log(
                 `round ${round + 1}/${rounds} ${workload.id} ${server.name}: ${describe(outcome, workload.unit)}`,
               );
@@ -191,7 +198,7 @@ async function main(): Promise<void> {
               : await startBaseline(credentials, nodeOptions);
           try {
             const result = await measureIdleMemory(server.pid, server.port, ca, idleConnections);
-            record(IDLE_ID, name as 'tlsecho' | 'baseline', {
+            record(IDLE_ID, name as 'tlsecho' | 'baseline', round, {
               value: result.bytesPerConnection / 1024,
               cpuUsPerOperation: NaN,
             });
@@ -200,7 +207,7 @@ async function main(): Promise<void> {
                 `(RSS ${mib(result.rssBeforeBytes)} → ${mib(result.rssAfterBytes)} MiB)`,
             );
           } catch (error) {
-            record(IDLE_ID, name as 'tlsecho' | 'baseline', String((error as Error).message));
+            record(IDLE_ID, name as 'tlsecho' | 'baseline', round, String((error as Error).message));
             log(`round ${round + 1}/${rounds} ${IDLE_ID} ${name}: FAILED ${(error as Error).message}`);
           } finally {
             await server.stop();
@@ -327,23 +334,35 @@ function run(
   });
 }
 
-type Samples = Map<
-  string,
-  { tlsecho: Outcome[]; baseline: Outcome[]; failures: { tlsecho: string[]; baseline: string[] } }
->;
+type Samples = Map<string, { tlsecho: Sample[]; baseline: Sample[] }>;
+
+const succeeded = (samples: Sample[]) =>
+  samples.flatMap(({ round, outcome }) => (typeof outcome === 'string' ? [] : [{ round, outcome }]));
+
+function side(samples: Sample[]): Side {
+  const outcomes = succeeded(samples).map((s) => s.outcome);
+  const values = outcomes.map((o) => o.value);
+  const cpu = outcomes.map((o) => o.cpuUsPerOperation).filter((n) => Number.isFinite(n));
+  const failures = samples.flatMap(({ outcome }) => (typeof outcome === 'string' ? [outcome] : []));
+  return { samples: values, summary: summarise(values), cpuSamples: cpu, cpu: summarise(cpu), failures };
+}
+
+function roundRatios(entry: { tlsecho: Sample[]; baseline: Sample[] }): Summary {
+  const baseline = new Map(succeeded(entry.baseline).map((s) => [s.round, s.outcome.value]));
+  const ratios = succeeded(entry.tlsecho).flatMap(({ round, outcome }) => {
+    const other = baseline.get(round);
+    return other === undefined ? [] : [outcome.value / other];
+  });
+  return summarise(ratios);
+}
 
 function buildRows(samples: Samples, idleConnections: number): Row[] {
   const rows: Row[] = [];
-  const side = (outcomes: Outcome[], failures: string[]): Side => {
-    const values = outcomes.map((o) => o.value);
-    const cpu = outcomes.map((o) => o.cpuUsPerOperation).filter((n) => Number.isFinite(n));
-    return { samples: values, summary: summarise(values), cpuSamples: cpu, cpu: summarise(cpu), failures };
-  };
   for (const workload of WORKLOADS) {
     const entry = samples.get(workload.id);
     if (!entry) continue;
-    const tlsecho = side(entry.tlsecho, entry.failures.tlsecho);
-    const baseline = side(entry.baseline, entry.failures.baseline);
+    const tlsecho = side(entry.tlsecho);
+    const baseline = side(entry.baseline);
     const ratio = tlsecho.summary.median / baseline.summary.median;
     rows.push({
       id: workload.id,
@@ -352,14 +371,15 @@ function buildRows(samples: Samples, idleConnections: number): Row[] {
       tlsecho,
       baseline,
       ratio,
+      roundRatios: roundRatios(entry),
       target: `ratio ≥ ${workload.target.ratio.toFixed(2)}`,
       met: ratio >= workload.target.ratio && tlsecho.failures.length === 0,
     });
   }
   const idle = samples.get(IDLE_ID);
   if (idle) {
-    const tlsecho = side(idle.tlsecho, idle.failures.tlsecho);
-    const baseline = side(idle.baseline, idle.failures.baseline);
+    const tlsecho = side(idle.tlsecho);
+    const baseline = side(idle.baseline);
     rows.push({
       id: IDLE_ID,
       title: `server RSS per idle connection (${idleConnections.toLocaleString('en-US')} open)`,
@@ -367,6 +387,7 @@ function buildRows(samples: Samples, idleConnections: number): Row[] {
       tlsecho,
       baseline,
       ratio: tlsecho.summary.median / baseline.summary.median,
+      roundRatios: roundRatios(idle),
       target: `tlsecho ≤ ${IDLE_TARGET_BYTES / 1024} KiB`,
       met: tlsecho.summary.median <= IDLE_TARGET_BYTES / 1024 && tlsecho.failures.length === 0,
     });
@@ -380,6 +401,7 @@ const HEADER = [
   'tlsecho min / median / max',
   'baseline min / median / max',
   'ratio',
+  'per round',
   'target',
   '',
 ];
@@ -396,6 +418,9 @@ function cells(row: Row): string[] {
     fmt(row.tlsecho),
     fmt(row.baseline),
     Number.isFinite(row.ratio) ? row.ratio.toFixed(2) : '–',
+    row.roundRatios.samples.length === 0
+      ? '–'
+      : `${row.roundRatios.min.toFixed(2)} – ${row.roundRatios.max.toFixed(2)}`,
     row.target,
     row.met ? 'met' : 'MISSED',
   ];
@@ -459,6 +484,8 @@ function formatMarkdown(
     `Settings: ${JSON.stringify(settings)}.`,
     '',
     'The load generator and both servers share the machine; each figure is over all rounds, and the ratio is of the medians.',
+    '"Per round" is the lowest and highest ratio of the two servers measured back to back within one round: how far the',
+    "machine's noise moved the ratio.",
     '',
   ];
   return `${lines.join('\n')}`;
