@@ -134,6 +134,12 @@ async function spin<T>(io: Io, options: GencertOptions, work: () => Promise<T>):
 }
 
 function warnAboutValidity(kind: CertificateKind, generated: GeneratedCertificate, logger: Logger): void {
+  if (generated.endsWithIssuer) {
+    logger.warn(
+      `the certificate ends on ${generated.notAfter.toISOString().slice(0, 10)}, when its CA expires, ` +
+        'not after the days asked for: a chain stops verifying once its CA has expired',
+    );
+  }
   if (kind === 'ca' || kind === 'client') return;
   const days = (generated.notAfter.getTime() - generated.notBefore.getTime()) / 86_400_000;
   if (days > APPLE_MAX_SERVER_DAYS) {

@@ -44,6 +44,8 @@ export interface GeneratedCertificate {
   keyType: KeyType;
   isCa: boolean;
   serialNumber: string;
+  /** Set when the validity asked for would have outlived the issuing CA, so it ends with the CA instead. */
+  endsWithIssuer?: boolean;
 }
 
 export interface SelfSignedOptions {
@@ -137,8 +139,11 @@ export async function issueCertificate(options: IssueOptions): Promise<Generated
   const hosts = options.hosts ?? (options.kind === 'server' ? DEFAULT_HOSTS : []);
   const sans = hosts.length > 0 ? sortHosts(hosts) : { dns: [], ip: [] };
   const name = subjectName(options.cn ?? listHosts(sans)[0] ?? options.kind);
-  const validity = validityPeriod(options.days ?? DEFAULT_LEAF_DAYS);
+  const asked = validityPeriod(options.days ?? DEFAULT_LEAF_DAYS);
   const [issuer, keys] = await Promise.all([loadIssuer(options.issuer), generateKeyPair(keyType)]);
+  // A chain stops verifying when its CA expires, so a leaf valid beyond that date would only pretend to be.
+  const endsWithIssuer = asked.notAfter > issuer.cert.notAfter;
+  const validity = endsWithIssuer ? { ...asked, notAfter: issuer.cert.notAfter } : asked;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerialNumber(),
     subject: name,
@@ -155,6 +160,7 @@ export async function issueCertificate(options: IssueOptions): Promise<Generated
   });
   const generated = describeGenerated(cert, await exportPrivateKeyPem(keys.privateKey), keyType);
   generated.chainPem = generated.certPem + issuer.cert.toString('pem') + '\n';
+  if (endsWithIssuer) generated.endsWithIssuer = true;
   return generated;
 }
 

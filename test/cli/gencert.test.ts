@@ -170,6 +170,49 @@ test('a server certificate longer-lived than Apple platforms accept is made, wit
   expect(r.stderr).toContain('Created a self-signed server certificate');
 });
 
+test('a certificate asked to outlive its CA ends when the CA does, with a warning, and verifies', async () => {
+  const cwd = await makeTempDir();
+  expect((await gencert(cwd, '--ca', '--days', '30')).code).toBe(0);
+  const r = await gencert(
+    cwd,
+    '--ca-cert',
+    'certs/ca.crt',
+    '--ca-key',
+    'certs/ca.key',
+    '--days',
+    '90',
+    '--json',
+  );
+  expect(r.code, r.stderr).toBe(0);
+  const ca = new X509Certificate(await readFile(join(cwd, 'certs/ca.crt')));
+  const leaf = new X509Certificate(await readFile(join(cwd, 'certs/server.crt')));
+  expect(leaf.validTo).toBe(ca.validTo);
+  expect(JSON.parse(r.stdout).notAfter).toBe(new Date(ca.validTo).toISOString());
+  const warning = JSON.parse(r.stderr.trim().split('\n')[0]!);
+  expect(warning).toMatchObject({ level: 'warn' });
+  expect(warning.msg).toBe(
+    `the certificate ends on ${new Date(ca.validTo).toISOString().slice(0, 10)}, when its CA expires, ` +
+      'not after the days asked for: a chain stops verifying once its CA has expired',
+  );
+  expect(await verify(cwd, 'certs/ca.crt', 'sslserver', 'certs/server.crt')).toMatch(/: OK/);
+  // Within the CA's life, the days asked for are kept, and nothing is said.
+  const within = await gencert(
+    cwd,
+    '--ca-cert',
+    'certs/ca.crt',
+    '--ca-key',
+    'certs/ca.key',
+    '--days',
+    '7',
+    '--name',
+    'short',
+  );
+  expect(within.code).toBe(0);
+  expect(within.stderr).not.toContain('warning');
+  const short = new X509Certificate(await readFile(join(cwd, 'certs/short.crt')));
+  expect(Date.parse(short.validTo) - Date.now()).toBeLessThan(8 * 86_400_000);
+});
+
 describe('never overwriting', () => {
   test('an existing file: exit 3, the file named, nothing written', async () => {
     const cwd = await makeTempDir();

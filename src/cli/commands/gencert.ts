@@ -105,7 +105,7 @@ export function withGencertOptions(y: Argv) {
     })
     .option('days', {
       type: 'string',
-      describe: `validity in days (1 to ${MAX_DAYS})`,
+      describe: `validity in days (1 to ${MAX_DAYS}); a certificate a CA issues ends with the CA at the latest`,
       defaultDescription: '820, under the 825 days Apple platforms accept; 3650 for --ca',
       group: CERT_GROUP,
       coerce: parseDays,
