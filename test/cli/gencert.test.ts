@@ -173,16 +173,8 @@ test('a server certificate longer-lived than Apple platforms accept is made, wit
 test('a certificate asked to outlive its CA ends when the CA does, with a warning, and verifies', async () => {
   const cwd = await makeTempDir();
   expect((await gencert(cwd, '--ca', '--days', '30')).code).toBe(0);
-  const r = await gencert(
-    cwd,
-    '--ca-cert',
-    'certs/ca.crt',
-    '--ca-key',
-    'certs/ca.key',
-    '--days',
-    '90',
-    '--json',
-  );
+  const fromCa = ['--ca-cert', 'certs/ca.crt', '--ca-key', 'certs/ca.key'];
+  const r = await gencert(cwd, ...fromCa, '--days', '90', '--json');
   expect(r.code, r.stderr).toBe(0);
   const ca = new X509Certificate(await readFile(join(cwd, 'certs/ca.crt')));
   const leaf = new X509Certificate(await readFile(join(cwd, 'certs/server.crt')));
@@ -196,17 +188,7 @@ test('a certificate asked to outlive its CA ends when the CA does, with a warnin
   );
   expect(await verify(cwd, 'certs/ca.crt', 'sslserver', 'certs/server.crt')).toMatch(/: OK/);
   // Within the CA's life, the days asked for are kept, and nothing is said.
-  const within = await gencert(
-    cwd,
-    '--ca-cert',
-    'certs/ca.crt',
-    '--ca-key',
-    'certs/ca.key',
-    '--days',
-    '7',
-    '--name',
-    'short',
-  );
+  const within = await gencert(cwd, ...fromCa, '--days', '7', '--name', 'short');
   expect(within.code).toBe(0);
   expect(within.stderr).not.toContain('warning');
   const short = new X509Certificate(await readFile(join(cwd, 'certs/short.crt')));
