@@ -12,6 +12,12 @@ function rawConnect(port: number): Promise<Socket> {
   return once(socket, 'connect').then(() => socket);
 }
 
+// The echo fast path and the general handler path, for behaviour both must share.
+const ECHO_AND_MODULE_HANDLER = [
+  ['echo', 'echo'],
+  ['a module handler', (message: Buffer) => message],
+] as const;
+
 function header(length: number, size = 4): Buffer {
   const bytes = Buffer.alloc(size);
   bytes.writeUIntBE(length, 0, size);
@@ -31,10 +37,7 @@ describe('frame limits', () => {
     expect(summary.error?.message).toBe('peer declared a 4294967280-byte frame, above the 1024-byte maximum');
   });
 
-  test.each([
-    ['echo', 'echo'],
-    ['a module handler', (message: Buffer) => message],
-  ] as const)(
+  test.each(ECHO_AND_MODULE_HANDLER)(
     'a declared 512 MiB frame that never comes costs the %s server no memory',
     async (_name, handler) => {
       const declared = 512 * 1024 * 1024;
@@ -174,10 +177,7 @@ describe('misbehaving clients', () => {
     },
   );
 
-  test.each([
-    ['echo', 'echo'],
-    ['a module handler', (message: Buffer) => message],
-  ] as const)(
+  test.each(ECHO_AND_MODULE_HANDLER)(
     'a client that reads its replies as they come never makes the %s server stop reading',
     async (_name, handler) => {
       const { port } = await startServer({ handler });
