@@ -1,10 +1,10 @@
-import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { connectCommand, toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
 import { sendCommand, toSendOptions, type SendArgs } from '../../src/cli/commands/send.js';
 import type { ClientConnectionOptions } from '../../src/client/open-client.js';
 import { runCli } from '../helpers/run-cli.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
+import { parseCommandArgs } from '../helpers/parse-command.js';
 import { makeSharedTestPki } from '../client/helpers/pki.js';
 import { startServeChild, type ServeChild } from '../client/helpers/serve-child.js';
 
@@ -83,23 +83,8 @@ describe('send --expect-echo against serve --proxy-protocol', () => {
 describe('--proxy-header flags → options', () => {
   async function parse(command: 'send' | 'connect', args: string[]): Promise<ClientConnectionOptions> {
     const io = createMemoryIo();
-    const module =
-      command === 'send'
-        ? { ...sendCommand(io), handler: (argv: unknown) => void (options = toSendOptions(argv as SendArgs)) }
-        : {
-            ...connectCommand(io),
-            handler: (argv: unknown) => void (options = toConnectOptions(argv as ConnectArgs)),
-          };
-    let options: ClientConnectionOptions | undefined;
-    await yargs([command, ...args])
-      .command(module as never)
-      .strict()
-      .exitProcess(false)
-      .fail((message, error) => {
-        throw error ?? new Error(message);
-      })
-      .parseAsync();
-    return options!;
+    if (command === 'send') return toSendOptions(await parseCommandArgs<SendArgs>(sendCommand(io), args));
+    return toConnectOptions(await parseCommandArgs<ConnectArgs>(connectCommand(io), args));
   }
 
   test.each([
