@@ -36,7 +36,6 @@ const execFile = promisify(execFileCallback);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const RSS_REPORTER = fileURLToPath(new URL('../client/fixtures/report-max-rss.mjs', import.meta.url));
 
-// Collects what a running child prints from now on, and its exit code, leaving its stdin open.
 describe('tlsecho connect, stdin piped', () => {
   test.each(['1', '2', '4', 'line'])(
     '--packet %s: frames in, replies out, against tlsecho serve',
