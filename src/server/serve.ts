@@ -152,13 +152,15 @@ function watchSignals(server: TlsechoServer, io: Io, log: Logger, drainMs: numbe
     received += 1;
     if (received === 1) {
       const open = server.connections;
+      // Close the listening socket before saying so: whoever acts on the log line (a supervisor, a test)
+      // must find new connections refused, not accepted into the backlog and then reset.
+      void server.close(drainMs);
       log.info(
         open === 0
           ? `${signal}: shutting down`
           : `${signal}: shutting down, letting ${open} open ${open === 1 ? 'connection' : 'connections'} finish (up to ${formatDuration(drainMs)}; signal again to close now)`,
         { event: 'shutdown', signal, open, drainTimeoutMs: drainMs },
       );
-      void server.close(drainMs);
     } else {
       log.warn(`${signal} again: closing ${server.connections} connections now`, {
         event: 'shutdown-now',

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { connect as connectTcp } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -52,6 +53,26 @@ describe('serve', () => {
       /\[#1\] closed 127\.0\.0\.1:\d+ after [\d.]+m?s: shutdown; 1 frame in \(11 B\), 1 out \(16 B\)/,
     );
     expect(log).toMatch(/stopped after 1 connection/);
+  });
+
+  test('by the time the shutdown line is written, new connections are refused', async () => {
+    const dir = await dirWithServerCert();
+    const run = await serveInProcess({}, dir);
+    // Probe the port from another process the moment the line is written, before serve goes on: a
+    // supervisor reading the log could connect that soon. A listener still open would accept the
+    // connection into its backlog and reset it a moment later, instead of refusing it.
+    let probe: ReturnType<typeof spawnSync> | undefined;
+    const write = run.io.stderr.write.bind(run.io.stderr) as (chunk: string) => boolean;
+    run.io.stderr.write = ((chunk: string) => {
+      if (String(chunk).includes('shutting down')) {
+        probe = spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${run.port}`], { encoding: 'utf8' });
+      }
+      return write(chunk);
+    }) as typeof run.io.stderr.write;
+    run.signal('SIGTERM');
+    await run.done;
+    expect(probe?.status).toBe(1);
+    expect(probe?.stderr).toMatch(/Connection refused/);
   });
 
   test('at the drain timeout open connections are closed with their queued replies intact', async () => {
