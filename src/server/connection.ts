@@ -237,17 +237,32 @@ export class Connection {
     // A trickle of bytes inside one frame is not activity: a header declaring 1 MiB followed by a byte a
     // second must still meet the idle timeout.
     if (frames > 0 || !wasInFrame) this.#lastActive = this.#host.tick;
+    if (frames > 0 && boundary === chunk.length && this.#held === undefined) {
+      // The common case, kept small so V8 inlines it whole: the chunk is whole frames, written back as it came.
+      this.framesIn += frames;
+      this.framesOut += frames;
+      this.bytesOut += boundary;
+      if (!this.#socket.write(chunk)) this.#pauseIfQueueFull();
+    } else {
+      this.#echoAcrossChunks(chunk, boundary, frames);
+      if (this.#phase !== 'open') return;
+    }
+    if (this.#draining && !scanner.inFrame) this.#finishInput('shutdown');
+  }
+
+  // Frames that began in earlier chunks, a frame that goes on in the next, or a frame too large.
+  #echoAcrossChunks(chunk: Buffer, boundary: number, frames: number): void {
     if (frames > 0) {
       this.framesIn += frames;
       this.framesOut += frames;
       this.#writeEchoed(chunk, boundary);
     }
-    if (scanner.error) {
-      this.#close('too-large', scanner.error);
+    const error = this.#scanner!.error;
+    if (error) {
+      this.#close('too-large', error);
       return;
     }
     if (boundary < chunk.length) this.#hold(boundary === 0 ? chunk : chunk.subarray(boundary));
-    if (this.#draining && !scanner.inFrame) this.#finishInput('shutdown');
   }
 
   #writeEchoed(chunk: Buffer, boundary: number): void {

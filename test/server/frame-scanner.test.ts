@@ -81,6 +81,44 @@ describe('FrameBoundaryScanner', () => {
     expect(scanner.error?.message).toBe('peer declared a 1025-byte frame, above the 1024-byte maximum');
   });
 
+  test('refuses a frame above the maximum even when all of it arrives in one chunk', () => {
+    const stream = Buffer.concat([frame('ok'), frame('far too long'), frame('never')]);
+    const { frames, echoed, scanner } = scanAll(4, 8, [stream]);
+    expect(frames).toBe(1);
+    expect(echoed.equals(frame('ok'))).toBe(true);
+    expect(scanner.error?.message).toBe('peer declared a 12-byte frame, above the 8-byte maximum');
+  });
+
+  test('with frames above the maximum, stops where the decoder does, for any chunking', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<1 | 2 | 4>(1, 2, 4),
+        fc.array(fc.nat({ max: 40 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        fc.nat({ max: 40 }),
+        (mode, sizes, cuts, maxFrame) => {
+          const stream = Buffer.concat(sizes.map((size) => frame(Buffer.alloc(size, 7), mode)));
+          const { frames, echoed, scanner } = scanAll(mode, maxFrame, split(stream, cuts));
+          const accepted = sizes.findIndex((size) => size > maxFrame);
+          const expected = accepted === -1 ? sizes : sizes.slice(0, accepted);
+          expect(frames).toBe(expected.length);
+          expect(echoed.equals(stream.subarray(0, echoed.length))).toBe(true);
+          expect(echoed.length).toBe(expected.reduce((sum, size) => sum + mode + size, 0));
+          const decoderError = (() => {
+            try {
+              createDecoder(mode, maxFrame).push(stream, () => {});
+              return undefined;
+            } catch (error) {
+              return (error as Error).message;
+            }
+          })();
+          expect(scanner.error?.message).toBe(decoderError);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   test('refuses a line longer than the maximum even before its newline arrives', () => {
     const { scanner } = scanAll('line', 10, [
       Buffer.from('short\n'),
