@@ -1,4 +1,6 @@
+import { connect as connectTcp, type Socket } from 'node:net';
 import { connect, createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { localProxyHeader } from '../client/proxy-header.js';
 import { TimeoutError, TlsFailureError } from '../errors.js';
 import { describeSocketError } from '../tls/errors.js';
 import { buildClientTlsOptions, type ClientTlsSettings } from '../tls/options.js';
@@ -29,9 +31,49 @@ export function createDialer(target: BenchTarget, settings: ClientTlsSettings, t
     ...(servername === undefined ? {} : { servername }),
     ...(ALPNProtocols === undefined ? {} : { ALPNProtocols }),
   };
+  const proxyHeader = target.proxyHeader === undefined ? undefined : localProxyHeader(target.proxyHeader);
   return {
-    open: () => openSocket(connectOptions, settings, target.label, timeoutMs),
+    open: async () => {
+      const started = performance.now();
+      if (proxyHeader === undefined)
+        return openSocket(connectOptions, settings, target.label, timeoutMs, started);
+      const tcp = await sendProxyHeader(target, proxyHeader, timeoutMs);
+      return openSocket({ ...connectOptions, socket: tcp }, settings, target.label, timeoutMs, started);
+    },
   };
+}
+
+/**
+ * A TCP connection that has sent the PROXY protocol header, ready for the TLS handshake: the header must
+ * reach the server before the ClientHello, as it would from a balancer.
+ */
+function sendProxyHeader(target: BenchTarget, header: Buffer, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const tcp = connectTcp({ host: target.host, port: target.port, noDelay: true });
+    const fail = (error: unknown) => {
+      cleanup();
+      tcp.destroy();
+      reject(describeSocketError(error, target.label, 'connect'));
+    };
+    const onTimeout = () =>
+      fail(new TimeoutError(`connecting to ${target.label} timed out after ${formatDuration(timeoutMs)}`));
+    const cleanup = () => {
+      tcp.off('error', fail);
+      tcp.off('timeout', onTimeout);
+      tcp.setTimeout(0);
+    };
+    tcp.setTimeout(timeoutMs);
+    tcp.on('error', fail);
+    tcp.on('timeout', onTimeout);
+    tcp.once('connect', () =>
+      tcp.write(header, (error) => {
+        if (error) return; // 'error' follows, and fails the connection
+        // The TLS socket takes over the error handling in the same turn, before any event can fire.
+        cleanup();
+        resolve(tcp);
+      }),
+    );
+  });
 }
 
 function openSocket(
@@ -39,10 +81,11 @@ function openSocket(
   settings: ClientTlsSettings,
   label: string,
   timeoutMs: number,
+  started: number,
 ): Promise<{ socket: TLSSocket; handshakeMs: number }> {
   return new Promise((resolve, reject) => {
-    const started = performance.now();
-    let phase: 'connect' | 'handshake' = 'connect';
+    // Over a socket that is already connected (after a PROXY header), only the handshake is left.
+    let phase: 'connect' | 'handshake' = options.socket === undefined ? 'connect' : 'handshake';
     const socket = connect(options);
     const fail = (error: unknown) => {
       cleanup();

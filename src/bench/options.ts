@@ -1,3 +1,4 @@
+import type { ProxyHeaderVersion } from '../client/proxy-header.js';
 import type { PacketMode } from '../codec/limits.js';
 import type { ClientTlsSettings } from '../tls/options.js';
 
@@ -6,6 +7,8 @@ export interface BenchTarget {
   host: string;
   port: number;
   label: string;
+  /** Open every connection with this PROXY protocol header, for a server behind a balancer. */
+  proxyHeader?: ProxyHeaderVersion;
 }
 
 /** Everything `tlsecho bench` was asked to do, with files already read and flags already checked. */

@@ -49,6 +49,38 @@ describe('against a correct echo server', () => {
     expect(result!.messages).toEqual({ sent: 500, received: 500, mismatched: 0, lost: 0, errors: 0 });
   });
 
+  test.each(['v1', 'v2'])(
+    '--proxy-header %s loads a server that requires the PROXY protocol, handshakes included',
+    async (version) => {
+      const cert = await testCertificate();
+      const server = createTlsechoServer({
+        host: '127.0.0.1',
+        port: 0,
+        cert: cert.certPem,
+        key: cert.keyPem,
+        proxyProtocol: true,
+      });
+      const { port } = await server.listen();
+      onTestFinished(() => server.close(0));
+      const common = ['bench', `127.0.0.1:${port}`, '--pin', cert.fingerprint, '--json'];
+      const messages = await runCli([...common, '-n', '200', '-c', '2', '--proxy-header', version]);
+      expect(messages.stderr).toBe('');
+      expect(messages.code).toBe(0);
+      expect(parseReport(messages.stdout).results[0]!.messages).toMatchObject({
+        received: 200,
+        mismatched: 0,
+      });
+      const handshakes = await runCli([...common, '-n', '20', '--handshakes', '--proxy-header', version]);
+      expect(handshakes.code).toBe(0);
+      expect(parseReport(handshakes.stdout).results[0]!.handshakes.count).toBe(20);
+      // Without the header the server refuses the connection, and the run says so instead of hanging.
+      const refused = await runCli([...common, '-n', '10', '--timeout', '3s']);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+      expect(refused.stderr).toMatch(/127\.0\.0\.1:\d+/);
+    },
+  );
+
   test('checks every reply and reports counts, throughput and latency as JSON, exit 0', async () => {
     const server = await startRuleServer(echo);
     const r = await runCli([

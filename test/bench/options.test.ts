@@ -25,6 +25,7 @@ test.each([
     { handshakes: true, threads: 2 },
     { handshakes: true, threads: 2 },
   ],
+  [{ proxyHeader: 'v2' as const }, { target: { host: '127.0.0.1', port: 7000, proxyHeader: 'v2' } }],
 ])('maps %o to bench options', (args, expected) => {
   expect(toBenchOptions({ ...base, ...args })).toMatchObject(expected);
 });

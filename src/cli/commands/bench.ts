@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { BenchOptions } from '../../bench/options.js';
 import { parsePin } from '../../certs/fingerprint.js';
 import type { PacketMode } from '../../codec/limits.js';
+import { PROXY_HEADER_VERSIONS, type ProxyHeaderVersion } from '../../client/proxy-header.js';
 import { formatTarget, parseTarget } from '../../client/target.js';
 import { loadClientTlsSettings, warnIfInsecure, type ClientTlsFlags } from '../../client/tls-settings.js';
 import { UsageError } from '../../errors.js';
@@ -31,6 +32,7 @@ export interface BenchArgs {
   handshakes?: boolean;
   threads?: number;
   timeout: number;
+  proxyHeader?: ProxyHeaderVersion;
   packet: PacketMode;
   maxFrame?: number;
   minTls: MinTlsVersion;
@@ -52,7 +54,11 @@ export function toBenchOptions(argv: BenchArgs): Omit<BenchOptions, 'tls'> & { t
   const connections = positiveInteger(argv.connections ?? 1, '--connections');
   const sizes = parseSizeList(argv.size ?? '64');
   const options: Omit<BenchOptions, 'tls'> & { tlsFlags: ClientTlsFlags } = {
-    target: { ...target, label: formatTarget(target) },
+    target: {
+      ...target,
+      label: formatTarget(target),
+      ...(argv.proxyHeader === undefined ? {} : { proxyHeader: argv.proxyHeader }),
+    },
     connections,
     sizes,
     pipeline: positiveInteger(argv.pipeline ?? 1, '--pipeline'),
@@ -164,6 +170,13 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
       })
       .option('timeout', {
         ...durationOption('give up on a handshake or a reply after this long', '10s', LOAD_GROUP),
+      })
+      .option('proxy-header', {
+        type: 'string',
+        choices: PROXY_HEADER_VERSIONS,
+        describe:
+          'open every connection with a PROXY protocol header (v1 UNKNOWN or v2 LOCAL), to load a backend that runs serve --proxy-protocol directly',
+        group: LOAD_GROUP,
       })
       .conflicts('duration', 'messages')
       .conflicts('warmup', 'messages')
