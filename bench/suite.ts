@@ -115,6 +115,8 @@ interface Row {
   ratio: number;
   /** The per-round ratios: their spread is how far the machine's noise moves the ratio itself. */
   roundRatios: Summary;
+  /** Server CPU per operation, tlsecho / baseline, paired by round like `ratio`. */
+  cpuRatio: number;
   target: string;
   met: boolean;
 }
@@ -354,11 +356,16 @@ function side(samples: Sample[]): Side {
   return { samples: values, summary: summarise(values), cpuSamples: cpu, cpu: summarise(cpu), failures };
 }
 
-function roundRatios(entry: { tlsecho: Sample[]; baseline: Sample[] }): Summary {
-  const baseline = new Map(succeeded(entry.baseline).map((s) => [s.round, s.outcome.value]));
+/** tlsecho / baseline of one figure, per round where both succeeded. */
+function roundRatios(
+  entry: { tlsecho: Sample[]; baseline: Sample[] },
+  figure: (outcome: Outcome) => number = (outcome) => outcome.value,
+): Summary {
+  const baseline = new Map(succeeded(entry.baseline).map((s) => [s.round, figure(s.outcome)]));
   const ratios = succeeded(entry.tlsecho).flatMap(({ round, outcome }) => {
     const other = baseline.get(round);
-    return other === undefined ? [] : [outcome.value / other];
+    const ratio = other === undefined ? NaN : figure(outcome) / other;
+    return Number.isNaN(ratio) ? [] : [ratio];
   });
   return summarise(ratios);
 }
@@ -380,6 +387,7 @@ function buildRows(samples: Samples, idleConnections: number): Row[] {
       baseline,
       ratio,
       roundRatios: paired,
+      cpuRatio: roundRatios(entry, (outcome) => outcome.cpuUsPerOperation).median,
       target: `ratio ≥ ${workload.target.ratio.toFixed(2)}`,
       met: ratio >= workload.target.ratio && tlsecho.failures.length === 0,
     });
@@ -397,6 +405,7 @@ function buildRows(samples: Samples, idleConnections: number): Row[] {
       baseline,
       ratio: paired.median,
       roundRatios: paired,
+      cpuRatio: NaN,
       target: `tlsecho ≤ ${IDLE_TARGET_BYTES / 1024} KiB`,
       met: tlsecho.summary.median <= IDLE_TARGET_BYTES / 1024 && tlsecho.failures.length === 0,
     });
@@ -450,7 +459,7 @@ function cpuCells(row: Row): string[] {
     s.cpuSamples.length === 0
       ? '–'
       : `${s.cpu.min.toFixed(1)} / ${s.cpu.median.toFixed(1)} / ${s.cpu.max.toFixed(1)}`;
-  const ratio = row.tlsecho.cpu.median / row.baseline.cpu.median;
+  const ratio = row.cpuRatio;
   return [
     row.title,
     row.id === 'handshakes' ? 'handshake' : 'message',
