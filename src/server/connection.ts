@@ -145,7 +145,10 @@ export class Connection {
     host: ConnectionHost,
     options: {
       identifyClient: boolean;
-      /** The client a PROXY protocol header named, used instead of the socket's peer (the balancer). */
+      /**
+       * The client, when already known: from the TCP socket under this one, or named by a PROXY protocol
+       * header (then not the socket's peer, which is the balancer).
+       */
       peer?: { address: string; port?: number };
     },
   ) {
@@ -604,7 +607,7 @@ export class Connection {
     this.#phase = 'ending';
     this.#endingSince = this.#host.tick;
     this.#held = undefined;
-    this.#inbox.length = 0;
+    if (this.#inbox.length > 0) this.#inbox.length = 0;
     if (options.abort) {
       this.#socket.destroy();
       return;
@@ -629,8 +632,10 @@ export class Connection {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
     this.#held = undefined;
-    this.#inbox.length = 0;
-    this.#outbox.length = 0;
+    // Setting an array's length is a call into the runtime even when it is already 0; the echo path never
+    // fills these.
+    if (this.#inbox.length > 0) this.#inbox.length = 0;
+    if (this.#outbox.length > 0) this.#outbox.length = 0;
     const waiters = this.#drainWaiters;
     this.#drainWaiters = undefined;
     if (waiters) for (const resolve of waiters) resolve();
