@@ -1,12 +1,14 @@
 // Starting and stopping the two servers the suite compares, as child processes on loopback port 0.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 
 export const BIN = fileURLToPath(new URL('../bin/tlsecho', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
 const STARTUP_TIMEOUT_MS = 20_000;
+const STARTUP_POLL_MS = 25;
 
 export interface RunningServer {
   name: string;
@@ -20,47 +22,47 @@ export interface Credentials {
   keyFile: string;
 }
 
-/** `tlsecho serve`, the real CLI, echoing {packet, 4} frames. */
+/**
+ * `tlsecho serve`, the real CLI as a user starts it: echo handler, `{packet, 4}`, its default log of one
+ * line per accepted and per closed connection. Both output streams go to `logFile`, as with
+ * `tlsecho serve 2> server.log`: the server pays for writing its log, but nobody on this shared machine
+ * pays for reading it while the load generator runs.
+ */
 export function startTlsecho(
   credentials: Credentials,
   maxConnections: number,
+  logFile: string,
   nodeOptions?: string,
 ): Promise<RunningServer> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'serve',
-      '--cert',
-      credentials.certFile,
-      '--key',
-      credentials.keyFile,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--max-connections',
-      String(maxConnections),
-      '--json',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: benchEnv(nodeOptions) },
-  );
-  // `serve --json` announces itself on stderr as a JSON line carrying the port it listens on.
-  return waitForPort('tlsecho', child, child.stderr!, (line) => {
-    const fields = parseJson(line);
-    const port = fields?.port;
-    return typeof port === 'number' && port > 0 ? port : undefined;
+  const args = [
+    BIN,
+    'serve',
+    '--cert',
+    credentials.certFile,
+    '--key',
+    credentials.keyFile,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--max-connections',
+    String(maxConnections),
+  ];
+  // `listening on 127.0.0.1:41234 (packet 4, echo)`
+  return startLogging('tlsecho', args, logFile, nodeOptions, (line) => {
+    const match = /^listening on \S+:(\d+) /.exec(line);
+    return match ? Number(match[1]) : undefined;
   });
 }
 
-/** The raw byte pipe: no framing at all. */
-export function startBaseline(credentials: Credentials, nodeOptions?: string): Promise<RunningServer> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', BASELINE, '--cert', credentials.certFile, '--key', credentials.keyFile],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: benchEnv(nodeOptions) },
-  );
-  return waitForPort('baseline', child, child.stdout!, (line) => {
+/** The raw byte pipe: no framing at all. Its one line of output, `{"port": N, ...}`, goes to `logFile`. */
+export function startBaseline(
+  credentials: Credentials,
+  logFile: string,
+  nodeOptions?: string,
+): Promise<RunningServer> {
+  const args = ['--import', 'tsx', BASELINE, '--cert', credentials.certFile, '--key', credentials.keyFile];
+  return startLogging('baseline', args, logFile, nodeOptions, (line) => {
     const port = parseJson(line)?.port;
     return typeof port === 'number' && port > 0 ? port : undefined;
   });
@@ -93,41 +95,42 @@ function parseJson(line: string): Record<string, unknown> | undefined {
   }
 }
 
-function waitForPort(
+// Starts `node ARGS` with stdout and stderr appended to `logFile`, and waits for the line naming its port.
+// A file rather than a pipe: reading a pipe would make the suite itself busy, on the same two cores as the
+// server and the load generator, for every line a busy server logs.
+async function startLogging(
   name: string,
-  child: ChildProcess,
-  stream: NodeJS.ReadableStream,
+  args: string[],
+  logFile: string,
+  nodeOptions: string | undefined,
   portOf: (line: string) => number | undefined,
 ): Promise<RunningServer> {
-  const output: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(`${name} did not start listening within ${STARTUP_TIMEOUT_MS} ms:\n${output.join('\n')}`),
-      );
-    }, STARTUP_TIMEOUT_MS);
-    const onExit = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with code ${code} before listening:\n${output.join('\n')}`));
-    };
-    child.once('exit', onExit);
-    // Keep draining both pipes for the server's whole life, or a chatty server would block on a full pipe.
-    child.stdout?.on('data', () => {});
-    child.stderr?.on('data', () => {});
-    const lines = createInterface({ input: stream });
-    lines.on('line', (line) => {
-      if (output.length < 50) output.push(line);
+  const fd = openSync(logFile, 'a');
+  const alreadyLogged = fstatSync(fd).size; // an earlier server's lines, when a round restarts one
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: benchEnv(nodeOptions) });
+  } finally {
+    closeSync(fd); // the child has its own copy
+  }
+  const startedAt = Date.now();
+  for (;;) {
+    const output = (await readFile(logFile)).subarray(alreadyLogged).toString('utf8');
+    for (const line of output.split('\n')) {
       const port = portOf(line);
-      if (port === undefined) return;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      lines.removeAllListeners('line');
-      resolve({ name, pid: child.pid!, port, stop: () => stopChild(child) });
-    });
-  });
+      if (port !== undefined) return { name, pid: child.pid!, port, stop: () => stopChild(child) };
+    }
+    const excerpt = output.split('\n').slice(0, 50).join('\n');
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name} exited with code ${child.exitCode} before listening:\n${excerpt}`);
+    }
+    if (Date.now() - startedAt > STARTUP_TIMEOUT_MS) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not start listening within ${STARTUP_TIMEOUT_MS} ms:\n${excerpt}`);
+    }
+    await sleep(STARTUP_POLL_MS);
+  }
 }
-
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {

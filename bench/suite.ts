@@ -150,6 +150,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tlsecho-bench-'));
   try {
     const credentials = await writeCredentials(dir);
+    const logs = { tlsecho: join(dir, 'tlsecho.log'), baseline: join(dir, 'baseline.log') };
     const ca = credentials.certPem;
     const samples: Samples = new Map();
     const record = (id: string, side: 'tlsecho' | 'baseline', round: number, outcome: Outcome | string) => {
@@ -160,8 +161,8 @@ async function main(): Promise<void> {
 
     const throughput = WORKLOADS.filter((w) => selected(w.id));
     if (throughput.length > 0) {
-      const tlsecho = await startTlsecho(credentials, idleConnections + 100, nodeOptions);
-      const baseline = await startBaseline(credentials, nodeOptions);
+      const tlsecho = await startTlsecho(credentials, idleConnections + 100, logs.tlsecho, nodeOptions);
+      const baseline = await startBaseline(credentials, logs.baseline, nodeOptions);
       try {
         // One unmeasured pass first: a server's first seconds (JIT compilation, first TLS sessions) would
         // otherwise weigh on whichever workload comes first.
@@ -202,8 +203,8 @@ async function main(): Promise<void> {
           // A fresh server each time: memory freed by an earlier round would be reused and hide the cost.
           const server =
             name === 'tlsecho'
-              ? await startTlsecho(credentials, idleConnections + 100, nodeOptions)
-              : await startBaseline(credentials, nodeOptions);
+              ? await startTlsecho(credentials, idleConnections + 100, logs.tlsecho, nodeOptions)
+              : await startBaseline(credentials, logs.baseline, nodeOptions);
           try {
             const result = await measureIdleMemory(server.pid, server.port, ca, idleConnections);
             record(IDLE_ID, name as 'tlsecho' | 'baseline', round, {
