@@ -107,7 +107,7 @@ describe('tlsecho serve --workers', () => {
         'localhost',
         message,
       ]);
-      expect(result.stdout).toBe(`${message}\n`);
+      expect(result.stderr + result.stdout).toBe(`${message}\n`);
     }
     expect(await server.exited).toEqual({ code: 0, signal: null });
     const workers = new Set(
