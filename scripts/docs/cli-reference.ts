@@ -67,6 +67,7 @@ function silentIo(): Io {
     env: {},
     cwd: process.cwd(),
     onSignal: () => () => {},
+    onExit: () => () => {},
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { LineCoalescer } from './line-coalescer.js';
 
 type TtyAware = { isTTY?: boolean };
 
@@ -14,6 +15,8 @@ export interface Io {
   cwd: string;
   /** Subscribes to SIGINT/SIGTERM; returns the unsubscribe function. */
   onSignal(signal: 'SIGINT' | 'SIGTERM', handler: () => void): () => void;
+  /** Runs `handler` (synchronous work only) when the process exits, however it ends; returns the unsubscribe. */
+  onExit(handler: () => void): () => void;
 }
 
 export function processIo(): Io {
@@ -26,6 +29,10 @@ export function processIo(): Io {
     onSignal(signal, handler) {
       process.on(signal, handler);
       return () => process.off(signal, handler);
+    },
+    onExit(handler) {
+      process.on('exit', handler);
+      return () => process.off('exit', handler);
     },
   };
 }
@@ -74,6 +81,14 @@ export interface Logger {
   verbose(message: string, fields?: LogFields): void;
   debug(message: string, fields?: LogFields): void;
   enabled(level: LogLevel): boolean;
+  /**
+   * The same logger for chatter (a line per connection): with `coalesceMs`, its info and lower lines may
+   * wait to be written together with the next ones. Lines of the logger itself never wait, and write out
+   * whatever waits before them, so order holds. Without `coalesceMs`, the logger itself.
+   */
+  readonly batched: Logger;
+  /** Writes out lines that wait; call before the process ends. */
+  flush(): void;
 }
 
 export interface LoggerOptions {
@@ -83,6 +98,11 @@ export interface LoggerOptions {
   color?: boolean;
   /** Added to every JSON line, e.g. a worker id. */
   base?: LogFields;
+  /**
+   * Lines of `batched` at level info and below that come within this many milliseconds of the last write
+   * are gathered and written together (see LineCoalescer). For a busy server.
+   */
+  coalesceMs?: number;
 }
 
 const COLOURS: Partial<Record<LogLevel, string>> = { error: '\x1b[31m', warn: '\x1b[33m', debug: '\x1b[2m' };
@@ -92,26 +112,64 @@ export function createLogger(stream: Writable, options: LoggerOptions = {}): Log
   const json = options.json ?? false;
   const threshold = LEVEL_RANK[options.level ?? 'info'];
   const enabled = (level: LogLevel) => LEVEL_RANK[level] <= threshold;
-  const write = (level: LogLevel, message: string, fields?: LogFields) => {
-    if (!enabled(level)) return;
+  const format = (level: LogLevel, message: string, fields?: LogFields): string => {
     if (json) {
       const line = { time: new Date().toISOString(), level, msg: message, ...options.base, ...fields };
-      stream.write(`${toJson(line)}\n`);
-      return;
+      return `${toJson(line)}\n`;
     }
     const prefix = level === 'error' ? 'tlsecho: ' : level === 'warn' ? 'tlsecho: warning: ' : '';
     const text = `${prefix}${message}`;
     const colour = options.color ? COLOURS[level] : undefined;
-    stream.write(colour ? `${colour}${text}${RESET}\n` : `${text}\n`);
+    return colour ? `${colour}${text}${RESET}\n` : `${text}\n`;
   };
-  return {
+  const coalescer =
+    options.coalesceMs === undefined ? undefined : new LineCoalescer(stream, options.coalesceMs);
+  const flush = () => coalescer?.flush();
+  const logger: Logger = {
     json,
     enabled,
-    error: (message, fields) => write('error', message, fields),
-    warn: (message, fields) => write('warn', message, fields),
-    info: (message, fields) => write('info', message, fields),
-    verbose: (message, fields) => write('verbose', message, fields),
-    debug: (message, fields) => write('debug', message, fields),
+    flush,
+    ...levelMethods(enabled, (level, message, fields) => {
+      const line = format(level, message, fields);
+      if (coalescer === undefined) stream.write(line);
+      else coalescer.writeNow(line);
+    }),
+    get batched() {
+      return batched;
+    },
+  };
+  const batched: Logger =
+    coalescer === undefined
+      ? logger
+      : {
+          json,
+          enabled,
+          flush,
+          ...levelMethods(enabled, (level, message, fields) => {
+            const line = format(level, message, fields);
+            if (LEVEL_RANK[level] <= LEVEL_RANK.warn) coalescer.writeNow(line);
+            else coalescer.write(line);
+          }),
+          get batched() {
+            return batched;
+          },
+        };
+  return logger;
+}
+
+function levelMethods(
+  enabled: (level: LogLevel) => boolean,
+  write: (level: LogLevel, message: string, fields?: LogFields) => void,
+): Pick<Logger, LogLevel> {
+  const at = (level: LogLevel) => (message: string, fields?: LogFields) => {
+    if (enabled(level)) write(level, message, fields);
+  };
+  return {
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    verbose: at('verbose'),
+    debug: at('debug'),
   };
 }
 

@@ -7,6 +7,11 @@ import type { ExecFraming } from './handlers/exec.js';
 import { logServerEvents } from './server-log.js';
 import { createServer, formatAddress, SERVER_DEFAULTS, type TlsechoServer } from './server.js';
 
+// Per-connection lines that come within this long of the last write are written together with the next: a
+// person reading them cannot tell, and a busy server makes one write system call per window, not two per
+// connection. Warnings, errors and the server's own lines (listening, shutting down) are never held back.
+const LOG_COALESCE_MS = 50;
+
 /** What `tlsecho serve` was asked to do, flags parsed: paths, not file contents. */
 export interface ServeOptions {
   host: string;
@@ -37,6 +42,8 @@ export interface ServeOptions {
   credentials?: ServerCredentials;
   /** Fields added to every JSON log line, e.g. `{ worker: 1 }`. */
   logBase?: LogFields;
+  /** How long per-connection log lines may wait to share a write (default 50 ms; see LOG_COALESCE_MS). */
+  logCoalesceMs?: number;
   /** Called with the server before it listens, to subscribe to its events. */
   onServer?: (server: TlsechoServer) => void;
 }
@@ -52,7 +59,19 @@ export async function serve(options: ServeOptions, io: Io): Promise<void> {
     level: options.logLevel,
     color: useColor(io, { json: options.json, color: options.color }),
     base: options.logBase,
+    coalesceMs: options.logCoalesceMs ?? LOG_COALESCE_MS,
   });
+  // However the process ends, lines held back for the next write still reach stderr.
+  const stopFlushingAtExit = io.onExit(() => log.flush());
+  try {
+    await run(options, io, log);
+  } finally {
+    log.flush();
+    stopFlushingAtExit();
+  }
+}
+
+async function run(options: ServeOptions, io: Io, log: Logger): Promise<void> {
   const credentials = options.credentials ?? (await loadServerCredentials(options, io));
   const server = createServer({
     host: options.host,

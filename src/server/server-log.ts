@@ -22,15 +22,30 @@ const REASON_TEXT: Record<CloseReason, string> = {
  */
 export function logServerEvents(
   server: TlsechoServer,
-  log: Logger,
+  logger: Logger,
   options: { maxConnections: number },
 ): void {
-  server.on('connection', (info) =>
-    log.info(`[#${info.id}] accepted ${describeAccepted(info)}`, acceptedFields(info)),
-  );
+  // Lines about single connections may wait a moment to be written with others; a busy server would
+  // otherwise make a system call for each (see LoggerOptions.coalesceMs).
+  const log = logger.batched;
+  // These two run for every connection: nothing is built that the logger would throw away (no listener at
+  // all under --quiet, which spares the server asking the socket for its protocol and cipher; no JSON
+  // fields for plain lines).
+  if (log.enabled('info')) {
+    server.on('connection', (info) =>
+      log.info(
+        `[#${info.id}] accepted ${describeAccepted(info)}`,
+        log.json ? acceptedFields(info) : undefined,
+      ),
+    );
+  }
   server.on('disconnect', (summary) => {
     const level = closeLevel(summary);
-    log[level](`[#${summary.id}] closed ${describeClosed(summary)}`, closedFields(summary));
+    if (!log.enabled(level)) return;
+    log[level](
+      `[#${summary.id}] closed ${describeClosed(summary)}`,
+      log.json ? closedFields(summary) : undefined,
+    );
   });
   server.on('tlsError', (failure) => {
     const peer = peerOf(failure.remoteAddress, failure.remotePort);

@@ -43,3 +43,60 @@ describe('createLogger', () => {
     expect(lines()).toEqual(['tlsecho: warning: careful', 'tlsecho: broken']);
   });
 });
+
+describe('createLogger with coalesceMs', () => {
+  // Counts the stream's writes, which is what coalescing saves.
+  function countingLog(options: LoggerOptions) {
+    const stream = new PassThrough();
+    let writes = 0;
+    let text = '';
+    stream.on('data', (chunk: Buffer) => {
+      writes += 1;
+      text += chunk.toString('utf8');
+    });
+    const log = createLogger(stream, options);
+    return { log, writes: () => writes, text: () => text };
+  }
+
+  test('batched info lines within the window share one write; the logger itself never waits', async () => {
+    const { log, writes, text } = countingLog({ coalesceMs: 40 });
+    log.batched.info('[#1] accepted');
+    log.batched.info('[#1] closed');
+    log.batched.info('[#2] accepted');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(text()).toBe('[#1] accepted\n');
+    // The server's own line goes out now, after what waited before it.
+    log.info('shutting down');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(text()).toBe('[#1] accepted\n[#1] closed\n[#2] accepted\nshutting down\n');
+    expect(writes()).toBe(2);
+  });
+
+  test('batched warnings and errors do not wait', async () => {
+    const { log, text } = countingLog({ coalesceMs: 60_000 });
+    log.batched.info('[#1] accepted');
+    log.batched.info('[#2] accepted');
+    log.batched.warn('refused 127.0.0.1:5000');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(text()).toBe('[#1] accepted\n[#2] accepted\ntlsecho: warning: refused 127.0.0.1:5000\n');
+  });
+
+  test('flush writes what waits, as serve does before it returns and at process exit', async () => {
+    const { log, text } = countingLog({ coalesceMs: 60_000, json: true });
+    log.batched.info('one', { event: 'accepted' });
+    log.batched.info('two', { event: 'closed' });
+    log.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(
+      text()
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { msg: string }).msg),
+    ).toEqual(['one', 'two']);
+  });
+
+  test('without coalesceMs, batched is the logger itself', () => {
+    const { log } = countingLog({});
+    expect(log.batched).toBe(log);
+  });
+});

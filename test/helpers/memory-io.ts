@@ -7,6 +7,7 @@ export interface MemoryIo extends Io {
   stdinStream: PassThrough;
   output(): string;
   errors(): string;
+  /** Emit 'SIGINT' or 'SIGTERM' to play a signal, 'exit' to play the process ending. */
   signals: EventEmitter;
 }
 
@@ -47,6 +48,11 @@ export function createMemoryIo(
     onSignal(signal, handler) {
       signals.on(signal, handler);
       return () => signals.off(signal, handler);
+    },
+    // `signals.emit('exit')` plays the process ending.
+    onExit(handler) {
+      signals.on('exit', handler);
+      return () => signals.off('exit', handler);
     },
     output: () => Buffer.concat(out).toString('utf8'),
     errors: () => Buffer.concat(err).toString('utf8'),

@@ -75,6 +75,55 @@ describe('serve', () => {
     expect(probe?.stderr).toMatch(/Connection refused/);
   });
 
+  test('lines about connections share writes while they come fast, and none is lost at exit', async () => {
+    const dir = await dirWithServerCert();
+    let closed = 0;
+    let allClosed!: () => void;
+    const whenAllClosed = new Promise<void>((resolve) => (allClosed = resolve));
+    const run = await serveInProcess(
+      {
+        // Long enough that only the exit can write what waits.
+        logCoalesceMs: 60_000,
+        onServer: (server) => server.on('disconnect', () => ++closed === 10 && allClosed()),
+      },
+      dir,
+    );
+    let writes = 0;
+    run.io.stderr.on('data', () => (writes += 1));
+    const exchanges = Array.from({ length: 10 }, async (_, index) => {
+      const socket = await connectClient(run.port);
+      const reader = new ReplyReader(socket);
+      socket.end(frame(`message ${index}`));
+      return texts(await reader.end());
+    });
+    expect(await Promise.all(exchanges)).toEqual(Array.from({ length: 10 }, (_, i) => [`message ${i}`]));
+    await whenAllClosed;
+    const closedLines = (log: string) => log.match(/^\[#\d+\] closed .*: client closed; 1 frame in/gm) ?? [];
+    expect(closedLines(run.io.errors()).length).toBeLessThan(10);
+    // The process ends (an uncaught error, say) while lines wait: they are written then.
+    run.io.signals.emit('exit');
+    await new Promise((resolve) => setImmediate(resolve));
+    const log = run.io.errors();
+    expect(log.match(/^\[#\d+\] accepted /gm)).toHaveLength(10);
+    expect(closedLines(log)).toHaveLength(10);
+    // 20 lines, in the first write and the one at exit.
+    expect(writes).toBe(2);
+  });
+
+  test('the default window writes waiting lines within a moment', async () => {
+    const dir = await dirWithServerCert();
+    const run = await serveInProcess({}, dir);
+    for (let index = 0; index < 3; index++) {
+      const socket = await connectClient(run.port);
+      const reader = new ReplyReader(socket);
+      socket.end(frame('hello'));
+      await reader.end();
+    }
+    const started = Date.now();
+    await run.waitForLog(/^\[#3\] closed /, 1000);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
   test('at the drain timeout open connections are closed with their queued replies intact', async () => {
     const dir = await dirWithServerCert({ 'slow.mjs': SLOW_HANDLER });
     const run = await serveInProcess(
