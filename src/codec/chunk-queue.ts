@@ -1,3 +1,5 @@
+import { readHeader } from './header.js';
+
 /**
  * Received chunks kept as a list with a running byte count, after ws's receiver: bytes are consumed from
  * the front without concatenating on arrival, so a payload that arrived whole is returned as a view and
@@ -23,10 +25,10 @@ export class ChunkQueue {
     if (this.#chunks.length > ChunkQueue.MAX_CHUNKS) this.#compact();
   }
 
-  /** Reads an unsigned big-endian integer of `size` bytes at the front without consuming it. */
-  peekUIntBE(size: number): number {
+  /** Reads a `{packet, N}` header (`size` 1, 2 or 4 bytes) at the front without consuming it. */
+  peekHeader(size: number): number {
     const head = this.#chunks[0]!;
-    if (head.length - this.#headOffset >= size) return head.readUIntBE(this.#headOffset, size);
+    if (head.length - this.#headOffset >= size) return readHeader(head, this.#headOffset, size);
     let value = 0;
     let chunkIndex = 0;
     let offset = this.#headOffset;

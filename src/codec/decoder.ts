@@ -1,5 +1,6 @@
 import { FrameTooLargeError, ProtocolError, TruncatedFrameError, type TlsechoError } from '../errors.js';
 import { ChunkQueue } from './chunk-queue.js';
+import { readHeader } from './header.js';
 import { defaultMaxFrame, validateMaxFrame, type HeaderSize, type PacketMode } from './limits.js';
 
 export type FrameHandler = (frame: Buffer) => void;
@@ -51,12 +52,48 @@ export class FrameDecoder implements Decoder {
   push(chunk: Buffer, onFrame: FrameHandler): void {
     if (this.#failed) throw this.#failed;
     const queue = this.#queue;
-    queue.push(chunk);
+    if (queue.length === 0 && this.#bodyLength < 0) {
+      // Between frames, which is where a chunk of whole frames finds us: cut them straight from the chunk.
+      const consumed = this.#takeWholeFrames(chunk, onFrame);
+      if (consumed === chunk.length) return;
+      queue.push(consumed === 0 ? chunk : chunk.subarray(consumed));
+    } else {
+      queue.push(chunk);
+    }
+    this.#takeQueuedFrames(onFrame);
+  }
+
+  // Delivers the frames that lie whole in `chunk` from its start; returns where the first incomplete (or
+  // too large: the general path refuses it) frame begins. If `onFrame` throws, the rest is kept queued, as
+  // the general path would have it.
+  #takeWholeFrames(chunk: Buffer, onFrame: FrameHandler): number {
+    const headerSize = this.mode;
+    const maxFrame = this.maxFrame;
+    const length = chunk.length;
+    let position = 0;
+    while (length - position >= headerSize) {
+      const declared = readHeader(chunk, position, headerSize);
+      const start = position + headerSize;
+      const end = start + declared;
+      if (end > length || declared > maxFrame) break;
+      position = end;
+      try {
+        onFrame(chunk.subarray(start, end));
+      } catch (error) {
+        if (position < length) this.#queue.push(chunk.subarray(position));
+        throw error;
+      }
+    }
+    return position;
+  }
+
+  #takeQueuedFrames(onFrame: FrameHandler): void {
+    const queue = this.#queue;
     const headerSize = this.mode;
     for (;;) {
       if (this.#bodyLength < 0) {
         if (queue.length < headerSize) return;
-        const declared = queue.peekUIntBE(headerSize);
+        const declared = queue.peekHeader(headerSize);
         // Refuse before waiting for (or allocating) the body: the peer may be lying about its length.
         // Erlang's packet_size check is the same: inclusive, and made from the header alone.
         if (declared > this.maxFrame) {

@@ -1,4 +1,5 @@
 import { FrameTooLargeError, TruncatedFrameError } from '../errors.js';
+import { readHeader } from '../codec/header.js';
 import type { PacketMode } from '../codec/limits.js';
 
 const NEWLINE = 0x0a;
@@ -138,17 +139,4 @@ export class FrameBoundaryScanner {
       boundary = position;
     }
   }
-}
-
-// Buffer#readUIntBE is generic over 1 to 6 bytes and checks its arguments: several times the cost of the
-// frame scan it sits in. The caller has checked that `headerSize` bytes are there.
-function readHeader(chunk: Buffer, position: number, headerSize: number): number {
-  if (headerSize === 4) {
-    return (
-      chunk[position]! * 0x1000000 +
-      ((chunk[position + 1]! << 16) | (chunk[position + 2]! << 8) | chunk[position + 3]!)
-    );
-  }
-  if (headerSize === 2) return (chunk[position]! << 8) | chunk[position + 1]!;
-  return chunk[position]!;
 }

@@ -119,6 +119,55 @@ describe('hostile input', () => {
     );
   });
 
+  test.each(headerSizes)(
+    'packet %i: with any maximum, a single chunk and one-byte chunks give the same frames and the same error',
+    (size) => {
+      // A whole chunk takes the decoder's fast path; single bytes take the general one.
+      const decode = (wire: Buffer, maxFrame: number, pieces: Buffer[]) => {
+        const decoder = new FrameDecoder(size, maxFrame);
+        const frames: string[] = [];
+        try {
+          for (const piece of pieces) decoder.push(piece, (frame) => frames.push(frame.toString('hex')));
+          return { frames, error: undefined };
+        } catch (error) {
+          return { frames, error: (error as Error).message };
+        }
+      };
+      fc.assert(
+        fc.property(
+          fc.array(fc.uint8Array({ maxLength: Math.min(300, maxFor(size)) }), { maxLength: 12 }),
+          fc.integer({ min: 0, max: 300 }),
+          (payloads, maxFrame) => {
+            const wire = Buffer.concat(payloads.map((p) => encodeFrameToBuffer(p, size)));
+            const whole = decode(wire, Math.min(maxFrame, maxFor(size)), [wire]);
+            const bytes = [...wire].map((b) => Buffer.from([b]));
+            expect(decode(wire, Math.min(maxFrame, maxFor(size)), bytes)).toEqual(whole);
+            const honest = payloads.findIndex((p) => p.length > maxFrame);
+            expect(whole.frames).toHaveLength(honest === -1 ? payloads.length : honest);
+            expect(whole.error !== undefined).toBe(honest !== -1);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    },
+  );
+
+  test('a frame handler that throws loses nothing: the frames after it come with the next push', () => {
+    const decoder = new FrameDecoder(4);
+    const wire = Buffer.concat(['a', 'b', 'c'].map((text) => encodeFrameToBuffer(Buffer.from(text), 4)));
+    const seen: string[] = [];
+    expect(() =>
+      decoder.push(wire, (frame) => {
+        seen.push(frame.toString());
+        if (frame.toString() === 'b') throw new Error('handler failed');
+      }),
+    ).toThrow('handler failed');
+    expect(seen).toEqual(['a', 'b']);
+    expect(decoder.buffered).toBe(5);
+    decoder.push(encodeFrameToBuffer(Buffer.from('d'), 4), (frame) => seen.push(frame.toString()));
+    expect(seen).toEqual(['a', 'b', 'c', 'd']);
+  });
+
   test('a frame of exactly the maximum decodes', () => {
     const payload = Buffer.alloc(1000, 0xab);
     const frames: Buffer[] = [];
