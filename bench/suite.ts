@@ -22,7 +22,14 @@ import {
   type Credentials,
   type RunningServer,
 } from './servers.js';
-import { formatMarkdownTable, formatTable, summarise, type Summary } from './stats.js';
+import {
+  formatMarkdownTable,
+  formatTable,
+  medianInterval,
+  summarise,
+  type MedianInterval,
+  type Summary,
+} from './stats.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
@@ -115,6 +122,8 @@ interface Row {
   ratio: number;
   /** The per-round ratios: their spread is how far the machine's noise moves the ratio itself. */
   roundRatios: Summary;
+  /** Where the true median ratio lies, at 95% confidence, from the per-round ratios (see medianInterval). */
+  ratioInterval: MedianInterval;
   /** Server CPU per operation, tlsecho / baseline, paired by round like `ratio`. */
   cpuRatio: number;
   target: string;
@@ -388,6 +397,7 @@ function buildRows(samples: Samples, idleConnections: number): Row[] {
       baseline,
       ratio,
       roundRatios: paired,
+      ratioInterval: medianInterval(paired.samples),
       cpuRatio: roundRatios(entry, (outcome) => outcome.cpuUsPerOperation).median,
       target: `ratio ≥ ${workload.target.ratio.toFixed(2)}`,
       met: ratio >= workload.target.ratio && tlsecho.failures.length === 0,
@@ -406,6 +416,7 @@ function buildRows(samples: Samples, idleConnections: number): Row[] {
       baseline,
       ratio: paired.median,
       roundRatios: paired,
+      ratioInterval: medianInterval(paired.samples),
       cpuRatio: NaN,
       target: `tlsecho ≤ ${IDLE_TARGET_BYTES / 1024} KiB`,
       met: tlsecho.summary.median <= IDLE_TARGET_BYTES / 1024 && tlsecho.failures.length === 0,
@@ -420,6 +431,7 @@ const HEADER = [
   'tlsecho min / median / max',
   'baseline min / median / max',
   'ratio',
+  '95% interval',
   'rounds min – max',
   'target',
   '',
@@ -437,6 +449,9 @@ function cells(row: Row): string[] {
     fmt(row.tlsecho),
     fmt(row.baseline),
     Number.isFinite(row.ratio) ? row.ratio.toFixed(2) : '–',
+    Number.isFinite(row.ratioInterval.low)
+      ? `${row.ratioInterval.low.toFixed(2)} – ${row.ratioInterval.high.toFixed(2)}`
+      : '–',
     row.roundRatios.samples.length === 0
       ? '–'
       : `${row.roundRatios.min.toFixed(2)} – ${row.roundRatios.max.toFixed(2)}`,
@@ -504,7 +519,10 @@ function formatMarkdown(
     '',
     'The load generator and both servers share the machine. Each round measures both servers back to back (alternating',
     'which goes first); the ratio is the median over rounds of tlsecho / baseline within a round, and "rounds min – max"',
-    "is the lowest and highest of those per-round ratios: how far the machine's noise moved the ratio.",
+    "is the lowest and highest of those per-round ratios: how far the machine's noise moved the ratio. The 95% interval",
+    'is where the median ratio itself lies with 95% confidence, given that noise (the order statistics of the per-round',
+    'ratios that bracket the median; with 9 rounds, the second lowest to the second highest). When the target lies',
+    'inside it, the run cannot tell a miss from noise; "met" and "MISSED" still go by the ratio alone.',
     '',
   ];
   return `${lines.join('\n')}`;
