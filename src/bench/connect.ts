@@ -1,4 +1,4 @@
-import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTcp, type OnReadOpts, type Socket } from 'node:net';
 import { connect, createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { localProxyHeader } from '../client/proxy-header.js';
 import { TimeoutError, TlsFailureError } from '../errors.js';
@@ -7,11 +7,24 @@ import { buildClientTlsOptions, type ClientTlsSettings } from '../tls/options.js
 import { verifyServer } from '../tls/verify.js';
 import { formatDuration } from '../units.js';
 import type { BenchTarget } from './options.js';
+import { ReadRelay } from './read-relay.js';
+
+/** A verified TLS connection, ready to send. */
+export interface OpenedSocket {
+  socket: TLSSocket;
+  handshakeMs: number;
+  /**
+   * Where its reads go, when they are read into a reused buffer (see ReadRelay); undefined when they come
+   * as `'data'` events instead: always so over a PROXY header, since Node takes `onread` only for a socket
+   * it connects itself.
+   */
+  reads: ReadRelay | undefined;
+}
 
 /** How every connection of a thread reaches and trusts the server. */
 export interface Dialer {
   /** Opens a TLS connection and verifies the server; resolves once it is safe to send. */
-  open(): Promise<{ socket: TLSSocket; handshakeMs: number }>;
+  open(): Promise<OpenedSocket>;
 }
 
 /**
@@ -19,7 +32,12 @@ export interface Dialer {
  * `tls.connect` would parse the certificates (and the whole root store, with `--ca`) once per connection,
  * which is what a handshake benchmark must not measure.
  */
-export function createDialer(target: BenchTarget, settings: ClientTlsSettings, timeoutMs: number): Dialer {
+export function createDialer(
+  target: BenchTarget,
+  settings: ClientTlsSettings,
+  timeoutMs: number,
+  options: { reuseReadBuffer: boolean },
+): Dialer {
   const { servername, ALPNProtocols, ...contextOptions } = buildClientTlsOptions(settings, target.host);
   const secureContext = createSecureContext(contextOptions);
   const connectOptions: ConnectionOptions = {
@@ -35,10 +53,24 @@ export function createDialer(target: BenchTarget, settings: ClientTlsSettings, t
   return {
     open: async () => {
       const started = performance.now();
-      if (proxyHeader === undefined)
-        return openSocket(connectOptions, settings, target.label, timeoutMs, started);
+      if (proxyHeader === undefined) {
+        const reads = options.reuseReadBuffer ? new ReadRelay() : undefined;
+        // tls.connect takes `onread` as net.connect does (nodejs/node#35753); @types/node does not declare it.
+        const readingOptions: ConnectionOptions & { onread?: OnReadOpts } = reads
+          ? { ...connectOptions, onread: reads.options }
+          : connectOptions;
+        const opened = await openSocket(readingOptions, settings, target.label, timeoutMs, started);
+        return { ...opened, reads };
+      }
       const tcp = await sendProxyHeader(target, proxyHeader, timeoutMs);
-      return openSocket({ ...connectOptions, socket: tcp }, settings, target.label, timeoutMs, started);
+      const opened = await openSocket(
+        { ...connectOptions, socket: tcp },
+        settings,
+        target.label,
+        timeoutMs,
+        started,
+      );
+      return { ...opened, reads: undefined };
     },
   };
 }

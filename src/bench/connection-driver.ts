@@ -4,6 +4,7 @@ import { ConnectionError, TimeoutError } from '../errors.js';
 import { describeSocketError } from '../tls/errors.js';
 import { formatDuration } from '../units.js';
 import type { PayloadFactory } from './payload.js';
+import type { ReadRelay } from './read-relay.js';
 import type { Tally } from './tally.js';
 
 export interface DriverSettings {
@@ -35,12 +36,17 @@ const MAX_BATCH_BYTES = 256 * 1024;
  * Drives one TLS connection: keeps up to `pipeline` frames in flight (closed loop), or sends each frame at
  * its due time (open loop, `ratePerSecond`), and checks every reply against what was sent.
  *
- * Everything is plain callbacks on the socket: no promise or allocation per frame beyond the batch buffer,
- * so the load generator costs less than the server it measures.
+ * Everything is plain callbacks on the socket: no promise or allocation per frame, so the load generator
+ * costs less than the server it measures. Sent frames are renumbered in reused batch buffers; replies are
+ * compared byte for byte where they lie in what was read, never cut out or put back together.
  */
 export class ConnectionDriver {
   readonly #socket: TLSSocket;
-  readonly #decoder: Decoder;
+  readonly #createDecoder: () => Decoder;
+  // Set once the reply stream stopped being exactly what was sent: from then on a decoder cuts it into
+  // frames, so that each can be told lost, skipped or corrupt.
+  #decoder: Decoder | undefined;
+  #frameOffset = 0; // bytes of the next expected reply already checked
   readonly #payloads: PayloadFactory;
   readonly #tally: Tally;
   readonly #clock: ThreadClock;
@@ -62,14 +68,15 @@ export class ConnectionDriver {
 
   constructor(
     socket: TLSSocket,
-    decoder: Decoder,
+    reads: ReadRelay | undefined,
+    createDecoder: () => Decoder,
     payloads: PayloadFactory,
     tally: Tally,
     clock: ThreadClock,
     settings: DriverSettings,
   ) {
     this.#socket = socket;
-    this.#decoder = decoder;
+    this.#createDecoder = createDecoder;
     this.#payloads = payloads;
     this.#tally = tally;
     this.#clock = clock;
@@ -83,7 +90,8 @@ export class ConnectionDriver {
     this.#done = new Promise((resolve) => {
       this.#resolve = resolve;
     });
-    socket.on('data', this.#onData);
+    if (reads) reads.attach(this.#onData);
+    else socket.on('data', this.#onData);
     socket.on('error', this.#onError);
     socket.on('timeout', this.#onTimeout);
     socket.on('end', this.#onClose);
@@ -112,16 +120,65 @@ export class ConnectionDriver {
     this.#tally.bytesReceived += chunk.length;
     this.#clock.lastReplyAt = now;
     this.#now = now;
-    try {
-      this.#decoder.push(chunk, this.#onReply);
-    } catch (error) {
-      this.#fail(error);
-      return;
-    }
+    if (this.#decoder === undefined) this.#check(chunk);
+    // The chunk may be a view of a buffer the socket reuses: the decoder gets a copy it can keep.
+    else this.#decode(Buffer.from(chunk));
     this.#fill();
   };
 
   #now = 0;
+
+  // The reply stream must be exactly the frames sent, in order: each piece is compared with the frame it
+  // belongs to, wherever the reads cut it. At the first byte that differs (or arrives with nothing in
+  // flight), the stream goes to a decoder from the start of that frame, to find out what happened.
+  #check(chunk: Buffer): void {
+    const payloads = this.#payloads;
+    const frameBytes = payloads.frameBytes;
+    const length = chunk.length;
+    let position = 0;
+    while (position < length) {
+      const sequence = this.#nextExpected;
+      const at = this.#frameOffset;
+      const end = Math.min(length, position + frameBytes - at);
+      if (sequence >= this.#nextSequence || !payloads.matchesFrameBytes(chunk, position, end, sequence, at)) {
+        this.#fallBack(chunk.subarray(position));
+        return;
+      }
+      const checked = at + end - position;
+      position = end;
+      if (checked < frameBytes) {
+        this.#frameOffset = checked;
+      } else {
+        this.#frameOffset = 0;
+        this.#tally.received += 1;
+        this.#accept(sequence);
+      }
+    }
+  }
+
+  #fallBack(rest: Buffer): void {
+    const checked = this.#frameOffset;
+    this.#frameOffset = 0;
+    this.#decoder = this.#createDecoder();
+    // The bytes of this frame checked so far were exactly what was sent, so they can be rebuilt from it.
+    if (checked > 0) this.#decode(this.#payloads.frames(this.#nextExpected, 1).subarray(0, checked));
+    this.#decode(Buffer.from(rest));
+  }
+
+  #decode(bytes: Buffer): void {
+    if (this.#finished) return;
+    try {
+      this.#decoder!.push(bytes, this.#onReply);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #accept(sequence: number): void {
+    const started = this.#startTimes[sequence % this.#startTimes.length]!;
+    this.#tally.latency.recordValue(Math.max(1, Math.round((this.#now - started) * 1000)));
+    this.#nextExpected = sequence + 1;
+  }
 
   #onReply = (reply: Buffer): void => {
     const tally = this.#tally;
@@ -146,9 +203,7 @@ export class ConnectionDriver {
         return;
       }
     }
-    const started = this.#startTimes[sequence % this.#startTimes.length]!;
-    tally.latency.recordValue(Math.max(1, Math.round((this.#now - started) * 1000)));
-    this.#nextExpected = sequence + 1;
+    this.#accept(sequence);
   };
 
   // Sends whatever may be sent now, in one write, and arranges to be called again when more is due.

@@ -20,6 +20,10 @@ export class PayloadFactory {
   readonly #payloadOffset: number;
   readonly #digits: number;
   readonly #expected: Buffer; // scratch space for the expected sequence digits
+  // The bytes of the current expected frame up to the end of its sequence digits (the header, if any, then
+  // the digits): with the template for the rest, all a piece of a reply is compared with.
+  readonly #prefix: Buffer;
+  #prefixSequence = -1;
 
   constructor(
     readonly size: number,
@@ -38,6 +42,7 @@ export class PayloadFactory {
     this.frameBytes = this.#template.length;
     this.#digits = Math.min(size, SEQUENCE_DIGITS);
     this.#expected = Buffer.alloc(this.#digits);
+    this.#prefix = Buffer.from(this.#template.subarray(0, this.#payloadOffset + this.#digits));
   }
 
   /** `count` consecutive frames starting at `firstSequence`, in one buffer: one write, few TLS records. */
@@ -68,6 +73,28 @@ export class PayloadFactory {
     if (this.#expected.compare(reply, 0, digits, 0, digits) !== 0) return false;
     const offset = this.#payloadOffset;
     return this.#template.compare(reply, digits, this.size, offset + digits, offset + this.size) === 0;
+  }
+
+  /**
+   * True when bytes `start` to `end` of `chunk` are bytes `at` onwards of message `sequence`'s frame as it
+   * was sent (header or newline included). Checks a reply stream piece by piece as it arrives, so a frame
+   * that straddles reads never has to be put back together.
+   */
+  matchesFrameBytes(chunk: Buffer, start: number, end: number, sequence: number, at: number): boolean {
+    const prefix = this.#prefix;
+    if (at < prefix.length) {
+      if (this.#prefixSequence !== sequence) {
+        this.#writeSequence(prefix, this.#payloadOffset, sequence);
+        this.#prefixSequence = sequence;
+      }
+      const stop = Math.min(prefix.length, at + end - start);
+      const middle = start + stop - at;
+      if (prefix.compare(chunk, start, middle, at, stop) !== 0) return false;
+      if (middle === end) return true;
+      start = middle;
+      at = stop;
+    }
+    return this.#template.compare(chunk, start, end, at, at + end - start) === 0;
   }
 
   /**

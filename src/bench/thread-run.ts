@@ -29,7 +29,9 @@ export async function prepareThread(plan: ThreadPlan): Promise<PreparedThread> {
   const clock: ThreadClock = { lastReplyAt: 0 };
   const maxFrame = plan.maxFrame ?? defaultMaxFrame(plan.packet);
   const payloads = new PayloadFactory(plan.size, plan.packet, maxFrame);
-  const dialer = createDialer(plan.target, plan.tls, plan.timeoutMs);
+  // A handshake run reads one small reply per connection: a reused buffer per connection would cost more
+  // than the one allocation it saves.
+  const dialer = createDialer(plan.target, plan.tls, plan.timeoutMs, { reuseReadBuffer: !plan.handshakes });
   const quotaOf = (i: number) => plan.quotas?.[i] ?? Infinity;
 
   type Runner = { run(): Promise<void>; stop(): void };
@@ -49,18 +51,26 @@ export async function prepareThread(plan: ThreadPlan): Promise<PreparedThread> {
     runners = [];
     await forEachLimited(plan.connections, CONCURRENT_CONNECTS, async (i) => {
       try {
-        const { socket, handshakeMs } = await dialer.open();
+        const { socket, handshakeMs, reads } = await dialer.open();
         tally.handshakes += 1;
         tally.handshakeTime.recordValue(Math.max(1, Math.round(handshakeMs * 1000)));
         runners.push(
-          new ConnectionDriver(socket, createDecoder(plan.packet, maxFrame), payloads, tally, clock, {
-            label: plan.target.label,
-            index: plan.firstConnection + i,
-            pipeline: plan.pipeline,
-            timeoutMs: plan.timeoutMs,
-            quota: quotaOf(i),
-            ...(plan.ratePerConnection === undefined ? {} : { ratePerSecond: plan.ratePerConnection }),
-          }),
+          new ConnectionDriver(
+            socket,
+            reads,
+            () => createDecoder(plan.packet, maxFrame),
+            payloads,
+            tally,
+            clock,
+            {
+              label: plan.target.label,
+              index: plan.firstConnection + i,
+              pipeline: plan.pipeline,
+              timeoutMs: plan.timeoutMs,
+              quota: quotaOf(i),
+              ...(plan.ratePerConnection === undefined ? {} : { ratePerSecond: plan.ratePerConnection }),
+            },
+          ),
         );
       } catch (error) {
         tally.recordError(error);

@@ -236,6 +236,49 @@ describe('against a wrong echo server', () => {
     );
   });
 
+  test('finds one corrupted byte deep in a frame that came over many reads, and checks the rest', async () => {
+    // 64 KiB frames arrive in TLS records of 16 KiB at most: the reply to message 3 is checked piece by
+    // piece, and its bad byte is in the third piece, after two that were right.
+    const server = await startRuleServer((payload, index) => {
+      if (index !== 3) return payload;
+      const corrupt = Buffer.from(payload);
+      corrupt[40_000] = corrupt[40_000]! ^ 0x01;
+      return corrupt;
+    });
+    const r = await runCli([
+      'bench',
+      server.target,
+      '--pin',
+      await pin(),
+      '-n',
+      '12',
+      '-p',
+      '4',
+      '-s',
+      '64KiB',
+      '--json',
+    ]);
+    expect(r.code).toBe(8);
+    const [result] = parseReport(r.stdout).results;
+    expect(result!.messages).toEqual({ sent: 12, received: 12, mismatched: 1, lost: 0, errors: 0 });
+    expect(result!.firstMismatch).toBe(
+      'connection 1: reply to message 3 differs from what was sent (65536 bytes, expected 65536)',
+    );
+  });
+
+  test('counts a reply of the wrong length as a mismatch and still checks the replies after it', async () => {
+    const server = await startRuleServer((payload, index) =>
+      index === 5 ? payload.subarray(0, 63) : payload,
+    );
+    const r = await runCli(['bench', server.target, '--pin', await pin(), '-n', '20', '-p', '4', '--json']);
+    expect(r.code).toBe(8);
+    const [result] = parseReport(r.stdout).results;
+    expect(result!.messages).toEqual({ sent: 20, received: 20, mismatched: 1, lost: 0, errors: 0 });
+    expect(result!.firstMismatch).toBe(
+      'connection 1: reply to message 5 differs from what was sent (63 bytes, expected 64)',
+    );
+  });
+
   test('counts a message the server dropped as lost, says so on stderr, and exits 8', async () => {
     const server = await startRuleServer((payload, index) => (index === 4 ? undefined : payload));
     const r = await runCli(['bench', server.target, '--pin', await pin(), '-n', '30', '-p', '8']);
