@@ -49,6 +49,46 @@ describe('against a correct echo server', () => {
     expect(result!.messages).toEqual({ sent: 500, received: 500, mismatched: 0, lost: 0, errors: 0 });
   });
 
+  test.each([
+    ['line', '100'],
+    ['2', '40KiB'],
+  ])('--packet %s, size %s: every reply checked against a server of that framing', async (packet, size) => {
+    const cert = await testCertificate();
+    const server = createTlsechoServer({
+      host: '127.0.0.1',
+      port: 0,
+      cert: cert.certPem,
+      key: cert.keyPem,
+      packet: packet === 'line' ? 'line' : 2,
+    });
+    const { port } = await server.listen();
+    onTestFinished(() => server.close(0));
+    const r = await runCli([
+      'bench',
+      `127.0.0.1:${port}`,
+      '--pin',
+      cert.fingerprint,
+      '--packet',
+      packet,
+      '-s',
+      size,
+      '-p',
+      '8',
+      '-n',
+      '300',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(parseReport(r.stdout).results[0]!.messages).toEqual({
+      sent: 300,
+      received: 300,
+      mismatched: 0,
+      lost: 0,
+      errors: 0,
+    });
+  });
+
   test.each(['v1', 'v2'])(
     '--proxy-header %s loads a server that requires the PROXY protocol, handshakes included',
     async (version) => {

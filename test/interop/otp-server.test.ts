@@ -67,6 +67,28 @@ describe.skipIf(!hasOtp)(otpTitle('tlsecho send and connect against an Elixir :s
     expect(piped.stdoutBytes).toEqual(Buffer.concat(lines.map((line) => frame(line, 2))));
   });
 
+  // The load generator checks replies as they arrive, against the bytes it sent: the OTP server's own
+  // framing and record sizes must come back to it exactly, large frames split over many reads included.
+  test.each([
+    [1, ['-s', '200', '-p', '16', '-n', '1000']],
+    [2, ['-s', '1KiB', '-p', '32', '-n', '2000']],
+    [4, ['-s', '64KiB', '-p', '8', '-n', '200', '-c', '2']],
+  ] as const)(
+    'packet %i: tlsecho bench drives the server and finds every reply right',
+    async (packet, flags) => {
+      const target = `127.0.0.1:${ports[`packet${packet}`]}`;
+      const r = await runCli(['bench', target, ...trust(), '--packet', String(packet), ...flags, '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const sent = Number(flags[flags.indexOf('-n') + 1]);
+      const report = JSON.parse(r.stdout) as { results: Array<{ ok: boolean; messages: unknown }> };
+      expect(report.results[0]).toMatchObject({
+        ok: true,
+        messages: { sent, received: sent, mismatched: 0, lost: 0, errors: 0 },
+      });
+    },
+  );
+
   test("tlsecho verifies the OTP server's certificate: CA and host name", async () => {
     const target = `127.0.0.1:${ports.packet4}`;
     const [verified, untrusted, wrongName] = await Promise.all([
