@@ -6,7 +6,7 @@ import type { BenchReport } from '../../src/bench/bench.js';
 import { createServer as createTlsechoServer } from '../../src/server/server.js';
 import { runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
-import { startRuleServer, testCertificate } from './echo-servers.js';
+import { startRuleServer, testCertificate, type ReplyRule } from './echo-servers.js';
 
 // `tlsecho bench` as users run it: a child process over real TLS on loopback, with verification on.
 // No assertion here depends on timing; only counts, report contents and exit codes.
@@ -276,48 +276,40 @@ describe('against a wrong echo server', () => {
     );
   });
 
-  test('finds one corrupted byte deep in a frame that came over many reads, and checks the rest', async () => {
-    // 64 KiB frames arrive in TLS records of 16 KiB at most: the reply to message 3 is checked piece by
-    // piece, and its bad byte is in the third piece, after two that were right.
-    const server = await startRuleServer((payload, index) => {
-      if (index !== 3) return payload;
-      const corrupt = Buffer.from(payload);
-      corrupt[40_000] = corrupt[40_000]! ^ 0x01;
-      return corrupt;
-    });
-    const r = await runCli([
-      'bench',
-      server.target,
-      '--pin',
-      await pin(),
-      '-n',
-      '12',
-      '-p',
-      '4',
-      '-s',
-      '64KiB',
-      '--json',
-    ]);
-    expect(r.code).toBe(8);
-    const [result] = parseReport(r.stdout).results;
-    expect(result!.messages).toEqual({ sent: 12, received: 12, mismatched: 1, lost: 0, errors: 0 });
-    expect(result!.firstMismatch).toBe(
-      'connection 1: reply to message 3 differs from what was sent (65536 bytes, expected 65536)',
-    );
-  });
-
-  test('counts a reply of the wrong length as a mismatch and still checks the replies after it', async () => {
-    const server = await startRuleServer((payload, index) =>
-      index === 5 ? payload.subarray(0, 63) : payload,
-    );
-    const r = await runCli(['bench', server.target, '--pin', await pin(), '-n', '20', '-p', '4', '--json']);
-    expect(r.code).toBe(8);
-    const [result] = parseReport(r.stdout).results;
-    expect(result!.messages).toEqual({ sent: 20, received: 20, mismatched: 1, lost: 0, errors: 0 });
-    expect(result!.firstMismatch).toBe(
-      'connection 1: reply to message 5 differs from what was sent (63 bytes, expected 64)',
-    );
-  });
+  // Replies are checked piece by piece as they arrive; at the first wrong byte a decoder takes over from the
+  // start of that frame. Either way a wrong reply is one mismatch and the replies after it are still checked.
+  test.each<[string, ReplyRule, string[], string]>([
+    [
+      // 64 KiB frames arrive in TLS records of 16 KiB at most: the bad byte of the reply to message 3 is in
+      // its third piece, after two that were right.
+      'one corrupted byte deep in a frame that came over many reads',
+      (payload, index) => {
+        if (index !== 3) return payload;
+        const corrupt = Buffer.from(payload);
+        corrupt[40_000] = corrupt[40_000]! ^ 0x01;
+        return corrupt;
+      },
+      ['-n', '12', '-p', '4', '-s', '64KiB'],
+      'reply to message 3 differs from what was sent (65536 bytes, expected 65536)',
+    ],
+    [
+      'a reply of the wrong length',
+      (payload, index) => (index === 5 ? payload.subarray(0, 63) : payload),
+      ['-n', '20', '-p', '4'],
+      'reply to message 5 differs from what was sent (63 bytes, expected 64)',
+    ],
+  ])(
+    'counts %s as one mismatch and checks the replies after it',
+    async (_wrong, rule, flags, firstMismatch) => {
+      const server = await startRuleServer(rule);
+      const r = await runCli(['bench', server.target, '--pin', await pin(), ...flags, '--json']);
+      expect(r.code).toBe(8);
+      const [result] = parseReport(r.stdout).results;
+      const sent = Number(flags[1]);
+      expect(result!.messages).toEqual({ sent, received: sent, mismatched: 1, lost: 0, errors: 0 });
+      expect(result!.firstMismatch).toBe(`connection 1: ${firstMismatch}`);
+    },
+  );
 
   test('counts a message the server dropped as lost, says so on stderr, and exits 8', async () => {
     const server = await startRuleServer((payload, index) => (index === 4 ? undefined : payload));
