@@ -83,7 +83,8 @@ const COALESCE_LIMIT = 64 * 1024;
 // returning false) comes at 16 KiB, less than one read of pipelined frames brings in, so obeying it stopped and
 // restarted reading on nearly every read of a busy connection: a JS round trip and two epoll_ctl calls each
 // time, which the raw pipe pays too. 64 KiB, one full socket read, still bounds what a client that never reads
-// can make us hold.
+// can make us hold. The write just made does not count towards it: those bytes were already ours to hold, and
+// counting them made every frame larger than the limit (a 64 KiB payload and its header) stop reading by itself.
 const REPLY_QUEUE_LIMIT = 64 * 1024;
 // Past this many held pieces, merge them: a peer trickling one byte per TLS record must not cost a Buffer
 // object per byte (the same cap as the codec's ChunkQueue, for the same reason).
@@ -245,7 +246,7 @@ export class Connection {
       this.framesIn += frames;
       this.framesOut += frames;
       this.bytesOut += boundary;
-      if (!this.#socket.write(chunk)) this.#pauseIfQueueFull();
+      if (!this.#socket.write(chunk)) this.#pauseIfQueueFull(chunk.length);
     } else {
       this.#echoAcrossChunks(chunk, boundary, frames);
       if (this.#phase !== 'open') return;
@@ -273,11 +274,13 @@ export class Connection {
     const held = this.#held;
     const socket = this.#socket;
     let ok: boolean;
+    let written = boundary;
     if (held === undefined) {
       this.bytesOut += boundary;
       ok = socket.write(slice);
     } else {
       const total = this.#heldBytes + boundary;
+      written = total;
       this.#held = undefined;
       this.#heldBytes = 0;
       this.bytesOut += total;
@@ -291,7 +294,7 @@ export class Connection {
       for (const piece of held) ok = socket.write(piece);
       if (cork) socket.uncork();
     }
-    if (!ok) this.#pauseIfQueueFull();
+    if (!ok) this.#pauseIfQueueFull(written);
   }
 
   #hold(piece: Buffer): void {
@@ -448,16 +451,18 @@ export class Connection {
     }
     const socket = this.#socket;
     let ok = true;
+    let written = 0;
     socket.cork();
     for (const buffer of outbox) {
       if (buffer.length === 0) continue; // the body of an empty frame
-      this.bytesOut += buffer.length;
+      written += buffer.length;
       ok = socket.write(buffer);
     }
     socket.uncork();
+    this.bytesOut += written;
     outbox.length = 0;
     this.#lastActive = this.#host.tick;
-    if (!ok) this.#pauseIfQueueFull();
+    if (!ok) this.#pauseIfQueueFull(written);
   }
 
   #failHandler(error: unknown): void {
@@ -500,10 +505,11 @@ export class Connection {
 
   // --- flow control ---
 
-  // `ok` false only means Node's queue passed its 16 KiB mark; reading goes on up to REPLY_QUEUE_LIMIT. Past
-  // it, the write that crossed the mark has armed 'drain', which resumes reading once the queue is empty.
-  #pauseIfQueueFull(): void {
-    if (this.#socket.writableLength > REPLY_QUEUE_LIMIT) this.#awaitDrain();
+  // `ok` false only means Node's queue passed its 16 KiB mark; reading goes on while what waited before the
+  // `justWritten` bytes is within REPLY_QUEUE_LIMIT. Past it, the write that crossed the mark has armed
+  // 'drain', which resumes reading once the queue is empty.
+  #pauseIfQueueFull(justWritten: number): void {
+    if (this.#socket.writableLength - justWritten > REPLY_QUEUE_LIMIT) this.#awaitDrain();
   }
 
   #awaitDrain(): void {

@@ -198,6 +198,26 @@ describe('misbehaving clients', () => {
     },
   );
 
+  test.each(ECHO_AND_MODULE_HANDLER)(
+    'a reply larger than the reply queue limit does not by itself make the %s server stop reading',
+    async (_name, handler) => {
+      const { port } = await startServer({ handler });
+      const socket = await connectClient(port);
+      const reader = new ReplyReader(socket);
+      const pauses = vi.spyOn(TLSSocket.prototype, 'pause');
+      onTestFinished(() => pauses.mockRestore());
+      // A 64 KiB payload and its header are 4 bytes more than the 64 KiB of queued replies that stop reading;
+      // one at a time, nothing else is ever queued before it.
+      const big = frame(Buffer.alloc(64 * 1024, 0x63));
+      for (let sent = 1; sent <= 20; sent++) {
+        socket.write(big);
+        await reader.until(sent);
+      }
+      expect(reader.replies.map((reply) => reply.length)).toEqual(Array(20).fill(64 * 1024));
+      expect(pauses.mock.contexts.filter((context) => context !== socket)).toHaveLength(0);
+    },
+  );
+
   test('connections past --max-connections are refused at once, not queued', async () => {
     const { server, port } = await startServer({ maxConnections: 2 });
     const first = await connectClient(port);
