@@ -100,12 +100,15 @@ describe.skipIf(!hasOtp)(otpTitle('an Erlang ssl client and tlsecho serve'), () 
   test('tlsecho serve --client-ca refuses an OTP client without a certificate', async () => {
     const server = servers.mutual!;
     // With TLS 1.3 the client finishes its side of the handshake first; the refusal arrives as an alert.
+    // OTP passes that alert on to recv but not always to send (erlang/otp#9051): depending on when it lands,
+    // the client sees the alert, `closed` or (seen once in CI) `einval`. Which one is OTP's race; why the
+    // server refused is what its log must say.
     const refused = (async () => {
       const id = await open(server.port, 4);
       await otp.send(id, 'let me in');
       await otp.recv(id);
     })();
-    await expect(refused).rejects.toThrow(/certificate_required|handshake_failure|closed/);
+    await expect(refused).rejects.toThrow(/certificate_required|handshake_failure|closed|einval/);
     await server.waitForLog(/handshake with 127\.0\.0\.1:\d+ failed: .*certificate/);
   });
 
