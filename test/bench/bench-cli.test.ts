@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import type { BenchReport } from '../../src/bench/bench.js';
-import { createServer as createTlsechoServer } from '../../src/server/server.js';
+import { createServer as createTlsechoServer, type ServerOptions } from '../../src/server/server.js';
 import { runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { startRuleServer, testCertificate, type ReplyRule } from './echo-servers.js';
@@ -17,21 +17,35 @@ async function pin(): Promise<string> {
   return (await testCertificate()).fingerprint;
 }
 
+/** tlsecho's own server on loopback, with the shared test certificate; closed when the test ends. */
+async function startTlsecho(
+  options: Partial<ServerOptions> = {},
+): Promise<{ target: string; fingerprint: string }> {
+  const cert = await testCertificate();
+  const server = createTlsechoServer({
+    host: '127.0.0.1',
+    port: 0,
+    cert: cert.certPem,
+    key: cert.keyPem,
+    ...options,
+  });
+  const { port } = await server.listen();
+  onTestFinished(() => server.close(0));
+  return { target: `127.0.0.1:${port}`, fingerprint: cert.fingerprint };
+}
+
 function parseReport(stdout: string): BenchReport {
   return JSON.parse(stdout) as BenchReport;
 }
 
 describe('against a correct echo server', () => {
   test("drives tlsecho's own server and finds every reply right, exit 0", async () => {
-    const cert = await testCertificate();
-    const server = createTlsechoServer({ host: '127.0.0.1', port: 0, cert: cert.certPem, key: cert.keyPem });
-    const { port } = await server.listen();
-    onTestFinished(() => server.close(0));
+    const { target, fingerprint } = await startTlsecho();
     const r = await runCli([
       'bench',
-      `127.0.0.1:${port}`,
+      target,
       '--pin',
-      cert.fingerprint,
+      fingerprint,
       '-n',
       '500',
       '-c',
@@ -53,21 +67,12 @@ describe('against a correct echo server', () => {
     ['line', '100'],
     ['2', '40KiB'],
   ])('--packet %s, size %s: every reply checked against a server of that framing', async (packet, size) => {
-    const cert = await testCertificate();
-    const server = createTlsechoServer({
-      host: '127.0.0.1',
-      port: 0,
-      cert: cert.certPem,
-      key: cert.keyPem,
-      packet: packet === 'line' ? 'line' : 2,
-    });
-    const { port } = await server.listen();
-    onTestFinished(() => server.close(0));
+    const { target, fingerprint } = await startTlsecho({ packet: packet === 'line' ? 'line' : 2 });
     const r = await runCli([
       'bench',
-      `127.0.0.1:${port}`,
+      target,
       '--pin',
-      cert.fingerprint,
+      fingerprint,
       '--packet',
       packet,
       '-s',
@@ -92,17 +97,8 @@ describe('against a correct echo server', () => {
   test.each(['v1', 'v2'])(
     '--proxy-header %s loads a server that requires the PROXY protocol, handshakes included',
     async (version) => {
-      const cert = await testCertificate();
-      const server = createTlsechoServer({
-        host: '127.0.0.1',
-        port: 0,
-        cert: cert.certPem,
-        key: cert.keyPem,
-        proxyProtocol: true,
-      });
-      const { port } = await server.listen();
-      onTestFinished(() => server.close(0));
-      const common = ['bench', `127.0.0.1:${port}`, '--pin', cert.fingerprint, '--json'];
+      const { target, fingerprint } = await startTlsecho({ proxyProtocol: true });
+      const common = ['bench', target, '--pin', fingerprint, '--json'];
       const messages = await runCli([...common, '-n', '200', '-c', '2', '--proxy-header', version]);
       expect(messages.stderr).toBe('');
       expect(messages.code).toBe(0);

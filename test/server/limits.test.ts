@@ -177,46 +177,36 @@ describe('misbehaving clients', () => {
     },
   );
 
-  test.each(ECHO_AND_MODULE_HANDLER)(
-    'a client that reads its replies as they come never makes the %s server stop reading',
-    async (_name, handler) => {
-      const { port } = await startServer({ handler });
-      const socket = await connectClient(port);
-      const reader = new ReplyReader(socket);
-      // Server-side sockets only: every pause call whose socket is not ours. Stopping reading would cost a
-      // round trip to epoll per read of a busy connection, so it must wait for a real backlog, not for Node's
-      // 16 KiB mark, which one read of pipelined frames already passes.
-      const pauses = vi.spyOn(TLSSocket.prototype, 'pause');
-      onTestFinished(() => pauses.mockRestore());
-      const burst = Buffer.concat(Array.from({ length: 48 }, () => frame(Buffer.alloc(1000, 0x61))));
-      for (let sent = 1; sent <= 40; sent++) {
-        socket.write(burst);
-        await reader.until(sent * 48);
-      }
-      expect(reader.replies.length).toBe(40 * 48);
-      expect(pauses.mock.contexts.filter((context) => context !== socket)).toHaveLength(0);
-    },
-  );
-
-  test.each(ECHO_AND_MODULE_HANDLER)(
-    'a reply larger than the reply queue limit does not by itself make the %s server stop reading',
-    async (_name, handler) => {
-      const { port } = await startServer({ handler });
-      const socket = await connectClient(port);
-      const reader = new ReplyReader(socket);
-      const pauses = vi.spyOn(TLSSocket.prototype, 'pause');
-      onTestFinished(() => pauses.mockRestore());
-      // A 64 KiB payload and its header are 4 bytes more than the 64 KiB of queued replies that stop reading;
-      // one at a time, nothing else is ever queued before it.
-      const big = frame(Buffer.alloc(64 * 1024, 0x63));
-      for (let sent = 1; sent <= 20; sent++) {
-        socket.write(big);
-        await reader.until(sent);
-      }
-      expect(reader.replies.map((reply) => reply.length)).toEqual(Array(20).fill(64 * 1024));
-      expect(pauses.mock.contexts.filter((context) => context !== socket)).toHaveLength(0);
-    },
-  );
+  // Server-side sockets only: every pause call whose socket is not ours. Stopping reading would cost a round
+  // trip to epoll per read of a busy connection, so it must wait for a real backlog, not for Node's 16 KiB
+  // mark, which one read of pipelined frames already passes.
+  const READING_CASES = [
+    // Bursts of 48 frames of 1000 bytes, each burst's replies awaited before the next.
+    ['a client that reads its replies as they come', 48, 1000, 40],
+    // A 64 KiB payload and its header are 4 bytes more than the 64 KiB of queued replies that stop reading;
+    // one at a time, nothing else is ever queued before it.
+    ['a reply larger than the reply queue limit, alone,', 1, 64 * 1024, 20],
+  ] as const;
+  test.each(
+    READING_CASES.flatMap(([what, perBurst, size, bursts]) =>
+      ECHO_AND_MODULE_HANDLER.map(
+        ([name, handler]) => [what, name, handler, perBurst, size, bursts] as const,
+      ),
+    ),
+  )('%s never makes the %s server stop reading', async (_what, _name, handler, perBurst, size, bursts) => {
+    const { port } = await startServer({ handler });
+    const socket = await connectClient(port);
+    const reader = new ReplyReader(socket);
+    const pauses = vi.spyOn(TLSSocket.prototype, 'pause');
+    onTestFinished(() => pauses.mockRestore());
+    const burst = Buffer.concat(Array.from({ length: perBurst }, () => frame(Buffer.alloc(size, 0x61))));
+    for (let sent = 1; sent <= bursts; sent++) {
+      socket.write(burst);
+      await reader.until(sent * perBurst);
+    }
+    expect(reader.replies.map((reply) => reply.length)).toEqual(Array(bursts * perBurst).fill(size));
+    expect(pauses.mock.contexts.filter((context) => context !== socket)).toHaveLength(0);
+  });
 
   test('connections past --max-connections are refused at once, not queued', async () => {
     const { server, port } = await startServer({ maxConnections: 2 });
