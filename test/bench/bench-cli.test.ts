@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import type { BenchReport } from '../../src/bench/bench.js';
 import { createServer as createTlsechoServer, type ServerOptions } from '../../src/server/server.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { startRuleServer, testCertificate, type ReplyRule } from './echo-servers.js';
 
@@ -38,6 +38,15 @@ function parseReport(stdout: string): BenchReport {
   return JSON.parse(stdout) as BenchReport;
 }
 
+/** A `--json` run that passed: nothing on stderr, exit 0, and every one of `sent` replies right. */
+function expectEveryReplyRight(r: CliResult, sent: number) {
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const [result] = parseReport(r.stdout).results;
+  expect(result!.messages).toEqual({ sent, received: sent, mismatched: 0, lost: 0, errors: 0 });
+  return result!;
+}
+
 describe('against a correct echo server', () => {
   test("drives tlsecho's own server and finds every reply right, exit 0", async () => {
     const { target, fingerprint } = await startTlsecho();
@@ -56,11 +65,8 @@ describe('against a correct echo server', () => {
       '2KiB',
       '--json',
     ]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const [result] = parseReport(r.stdout).results;
+    const result = expectEveryReplyRight(r, 500);
     expect(result).toMatchObject({ ok: true, size: 2048, connections: 5, pipeline: 8 });
-    expect(result!.messages).toEqual({ sent: 500, received: 500, mismatched: 0, lost: 0, errors: 0 });
   });
 
   test.each([
@@ -83,15 +89,7 @@ describe('against a correct echo server', () => {
       '300',
       '--json',
     ]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(parseReport(r.stdout).results[0]!.messages).toEqual({
-      sent: 300,
-      received: 300,
-      mismatched: 0,
-      lost: 0,
-      errors: 0,
-    });
+    expectEveryReplyRight(r, 300);
   });
 
   test.each(['v1', 'v2'])(
