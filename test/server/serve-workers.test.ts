@@ -60,9 +60,10 @@ describe('tlsecho serve --workers', () => {
       /^listening on 127\.0\.0\.1:(\d+) with 2 workers \(packet 4, echo\)$/m,
     );
     const pin = (await server.waitFor(/^verify it with: tlsecho connect --pin (sha256:[0-9a-f]{64}) /m))[1]!;
-    // Text lines of the workers carry their number.
-    expect(server.text()).toMatch(/^\[w1\] listening on /m);
-    expect(server.text()).toMatch(/^\[w2\] listening on /m);
+    // Text lines of the workers carry their number. They reach the primary through each worker's stderr
+    // pipe, which can lag behind the primary's own line, so wait for them rather than expect them now.
+    await server.waitFor(/^\[w1\] listening on /m);
+    await server.waitFor(/^\[w2\] listening on /m);
     // Round-robin sends consecutive connections to both workers; every one verifies against the pin.
     const results = [];
     for (const message of ['one', 'two']) {
