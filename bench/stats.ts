@@ -71,3 +71,13 @@ export function formatMarkdownTable(header: string[], rows: string[][]): string 
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
 }
+
+/**
+ * A ratio to two decimals, or three when two would round it up onto its target: "1.00 MISSED" reads as a
+ * contradiction, "0.997 MISSED" does not.
+ */
+export function formatRatio(ratio: number, target?: number): string {
+  if (!Number.isFinite(ratio)) return '–';
+  const short = ratio.toFixed(2);
+  return target !== undefined && ratio < target && Number(short) >= target ? ratio.toFixed(3) : short;
+}

@@ -24,6 +24,7 @@ import {
 } from './servers.js';
 import {
   formatMarkdownTable,
+  formatRatio,
   formatTable,
   medianInterval,
   summarise,
@@ -127,6 +128,8 @@ interface Row {
   /** Server CPU per operation, tlsecho / baseline, paired by round like `ratio`. */
   cpuRatio: number;
   target: string;
+  /** The ratio the target asks for; the memory row's target is in KiB instead. */
+  targetRatio?: number;
   met: boolean;
 }
 
@@ -400,6 +403,7 @@ function buildRows(samples: Samples, idleConnections: number): Row[] {
       ratioInterval: medianInterval(paired.samples),
       cpuRatio: roundRatios(entry, (outcome) => outcome.cpuUsPerOperation).median,
       target: `ratio ≥ ${workload.target.ratio.toFixed(2)}`,
+      targetRatio: workload.target.ratio,
       met: ratio >= workload.target.ratio && tlsecho.failures.length === 0,
     });
   }
@@ -448,7 +452,7 @@ function cells(row: Row): string[] {
     row.unit,
     fmt(row.tlsecho),
     fmt(row.baseline),
-    Number.isFinite(row.ratio) ? row.ratio.toFixed(2) : '–',
+    formatRatio(row.ratio, row.targetRatio),
     Number.isFinite(row.ratioInterval.low)
       ? `${row.ratioInterval.low.toFixed(2)} – ${row.ratioInterval.high.toFixed(2)}`
       : '–',

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { medianInterval, summarise } from '../../bench/stats.js';
+import { formatRatio, medianInterval, summarise } from '../../bench/stats.js';
 
 describe('medianInterval', () => {
   test('9 samples at 95%: the 2nd lowest to the 2nd highest, covering 96.1%', () => {
@@ -31,5 +31,22 @@ describe('medianInterval', () => {
   test('too few samples for the level: the whole range, with the coverage it really has', () => {
     expect(medianInterval([3, 1, 2, 5, 4])).toEqual({ low: 1, high: 5, coverage: 1 - 2 / 32 });
     expect(medianInterval([])).toMatchObject({ coverage: 0 });
+  });
+});
+
+describe('formatRatio', () => {
+  test.each([
+    // Two decimals, unless they would round a miss up onto its target.
+    [1.0649, 1, '1.06'],
+    [0.9649, 1, '0.96'],
+    [0.9974, 1, '0.997'],
+    [0.9951, 1, '0.995'],
+    [0.9949, 0.95, '0.99'],
+    [0.9474, 0.95, '0.947'],
+    [1, 1, '1.00'],
+    [0.9974, undefined, '1.00'],
+    [NaN, 1, '–'],
+  ])('%s against %s reads %s', (ratio, target, text) => {
+    expect(formatRatio(ratio, target)).toBe(text);
   });
 });
