@@ -34,6 +34,12 @@ export function medianInterval(samples: number[], level = 0.95): MedianInterval 
   const n = samples.length;
   if (n === 0) return { low: NaN, high: NaN, coverage: 0 };
   const sorted = [...samples].sort((a, b) => a - b);
+  const { rank: k, coverage } = medianRank(n, level);
+  return { low: sorted[k - 1]!, high: sorted[n - k]!, coverage };
+}
+
+/** Which order statistic `medianInterval` takes for `n` samples (k: the k-th lowest to the k-th highest). */
+export function medianRank(n: number, level = 0.95): { rank: number; coverage: number } {
   // below[j] = P(exactly j of n samples lie below the median) = C(n, j) / 2^n
   const below: number[] = [];
   let term = 0.5 ** n;
@@ -52,7 +58,7 @@ export function medianInterval(samples: number[], level = 0.95): MedianInterval 
     tail = nextTail;
     coverage = nextCoverage;
   }
-  return { low: sorted[k - 1]!, high: sorted[n - k]!, coverage };
+  return { rank: k, coverage };
 }
 
 /** A left-aligned text table with a rule under the header. */

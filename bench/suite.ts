@@ -27,6 +27,7 @@ import {
   formatRatio,
   formatTable,
   medianInterval,
+  medianRank,
   summarise,
   type MedianInterval,
   type Summary,
@@ -501,7 +502,7 @@ function formatRows(rows: Row[]): string {
 function formatMarkdown(
   rows: Row[],
   machine: Record<string, unknown>,
-  settings: Record<string, unknown>,
+  settings: { rounds: number } & Record<string, unknown>,
   started: Date,
   finished: Date,
 ): string {
@@ -525,11 +526,23 @@ function formatMarkdown(
     'which goes first); the ratio is the median over rounds of tlsecho / baseline within a round, and "rounds min – max"',
     "is the lowest and highest of those per-round ratios: how far the machine's noise moved the ratio. The 95% interval",
     'is where the median ratio itself lies with 95% confidence, given that noise (the order statistics of the per-round',
-    'ratios that bracket the median; with 9 rounds, the second lowest to the second highest). When the target lies',
+    `ratios that bracket the median; with ${settings.rounds} rounds, ${intervalRanks(settings.rounds)}). When the target lies`,
     'inside it, the run cannot tell a miss from noise; "met" and "MISSED" still go by the ratio alone.',
     '',
   ];
   return `${lines.join('\n')}`;
+}
+
+// "the 2nd lowest to the 2nd highest", as medianInterval picks them for this many rounds.
+function intervalRanks(rounds: number): string {
+  const { rank } = medianRank(rounds);
+  const nth = rank === 1 ? '' : `${rank}${ordinalSuffix(rank)} `;
+  return `the ${nth}lowest to the ${nth}highest`;
+}
+
+function ordinalSuffix(n: number): string {
+  if (n % 100 >= 11 && n % 100 <= 13) return 'th';
+  return ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
 }
 
 function figure(n: number): string {

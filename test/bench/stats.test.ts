@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { formatRatio, medianInterval, summarise } from '../../bench/stats.js';
+import { formatRatio, medianInterval, medianRank, summarise } from '../../bench/stats.js';
 
 describe('medianInterval', () => {
   test('9 samples at 95%: the 2nd lowest to the 2nd highest, covering 96.1%', () => {
@@ -31,6 +31,24 @@ describe('medianInterval', () => {
   test('too few samples for the level: the whole range, with the coverage it really has', () => {
     expect(medianInterval([3, 1, 2, 5, 4])).toEqual({ low: 1, high: 5, coverage: 1 - 2 / 32 });
     expect(medianInterval([])).toMatchObject({ coverage: 0 });
+  });
+});
+
+describe('medianRank', () => {
+  test.each([
+    // P(Bin(n, 1/2) < k) on each side stays within 2.5%.
+    [5, 1],
+    [6, 1],
+    [9, 2],
+    [15, 4],
+    [25, 8],
+    [36, 12],
+  ])('%s samples: the interval runs from rank %s at each end', (n, rank) => {
+    expect(medianRank(n).rank).toBe(rank);
+    expect(medianInterval(Array.from({ length: n }, (_, i) => i + 1))).toMatchObject({
+      low: rank,
+      high: n + 1 - rank,
+    });
   });
 });
 
