@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import { expect, test } from 'vitest';
+
+// The README's performance table is copied by hand from the committed suite run: it must give that run's
+// figures, row by row, so a new bench/results/latest.md cannot land beside an old README.
+
+const readme = () => readFile(new URL('../../README.md', import.meta.url), 'utf8');
+const latest = () => readFile(new URL('../../bench/results/latest.md', import.meta.url), 'utf8');
+
+/** The rows of the first Markdown table after `heading`, as cells, without its header and rule. */
+function tableAfter(markdown: string, heading: string): string[][] {
+  const start = markdown.indexOf(heading);
+  expect(start, `${heading} not found`).toBeGreaterThanOrEqual(0);
+  const lines = markdown.slice(start).split('\n');
+  const first = lines.findIndex((line) => line.startsWith('|'));
+  const rows: string[][] = [];
+  for (const line of lines.slice(first + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(
+      line
+        .slice(1, -1)
+        .split('|')
+        .map((cell) => cell.trim()),
+    );
+  }
+  return rows;
+}
+
+test('the README performance table gives the figures of bench/results/latest.md', async () => {
+  const documented = tableAfter(await readme(), '## Performance');
+  const measured = tableAfter(await latest(), '# tlsecho vs. a raw TLS pipe');
+  expect(documented).toHaveLength(measured.length);
+  documented.forEach((row, index) => {
+    // latest.md: workload, unit, tlsecho, baseline, ratio, interval, rounds, target, verdict.
+    // README: workload (unit), tlsecho, pipe, ratio, interval, rounds, "target: verdict".
+    const [, , tlsecho, baseline, ratio, interval, rounds, , verdict] = measured[index]!;
+    const isMemory = row[0]!.startsWith('server RSS');
+    // The workload rides along on both sides so that a failure's diff names the row.
+    expect({ workload: row[0], tlsecho: row[1], pipe: row[2] }).toEqual({
+      workload: row[0],
+      tlsecho,
+      pipe: baseline,
+    });
+    if (!isMemory) expect(row.slice(3, 6)).toEqual([ratio, interval, rounds]);
+    expect(row[6]!.endsWith(`: ${verdict!.toLowerCase()}`), `${row[0]}: ${row[6]} vs ${verdict}`).toBe(true);
+  });
+});
