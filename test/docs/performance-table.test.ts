@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from 'vitest';
+import { readReadme } from './helpers/documented.js';
 
 // The README's performance table is copied by hand from the committed suite run: it must give that run's
 // figures, row by row, so a new bench/results/latest.md cannot land beside an old README.
 
-const readme = () => readFile(new URL('../../README.md', import.meta.url), 'utf8');
 const latest = () => readFile(new URL('../../bench/results/latest.md', import.meta.url), 'utf8');
 
 /** The rows of the first Markdown table after `heading`, as cells, without its header and rule. */
@@ -27,7 +27,7 @@ function tableAfter(markdown: string, heading: string): string[][] {
 }
 
 test('the README performance table gives the figures of bench/results/latest.md', async () => {
-  const documented = tableAfter(await readme(), '## Performance');
+  const documented = tableAfter(readReadme(), '## Performance');
   const measured = tableAfter(await latest(), '# tlsecho vs. a raw TLS pipe');
   expect(documented).toHaveLength(measured.length);
   documented.forEach((row, index) => {
