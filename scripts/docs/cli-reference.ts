@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { Argv, CommandModule } from 'yargs';
 import { allCommands } from '../../src/cli/commands/index.js';
-import type { Io } from '../../src/cli/io.js';
+import type { Io } from '../../src/io.js';
 import { buildParser, VERSION } from '../../src/cli/main.js';
 import { recordBuilder, type RecordedOption, type Recording } from './recording-argv.js';
 

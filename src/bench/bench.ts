@@ -6,8 +6,7 @@ import {
   UsageError,
   type TlsechoError,
 } from '../errors.js';
-import type { Io } from '../cli/io.js';
-import { startSpinner } from '../cli/spinner.js';
+import { startSpinner, type Io } from '../io.js';
 import { formatSize } from '../units.js';
 import type { BenchOptions, ThreadPlan } from './options.js';
 import { PayloadFactory } from './payload.js';

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { createLogger, useColor, type Io, type Logger } from '../cli/io.js';
-import { startSpinner } from '../cli/spinner.js';
+import { startSpinner, useColor, type Io } from '../io.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import { CERT_FILE_MODE, KEY_FILE_MODE, checkTargets, writeCertificateSet, type OutputFile } from './files.js';
 import {
   generateCa,

@@ -1,19 +1,12 @@
 // The certificate toolkit as a library: generation, loading and inspection, and safe writing of key files.
+export { APPLE_MAX_SERVER_DAYS, DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, MAX_DAYS } from './validity.js';
+export type { CaOptions, GeneratedCertificate, IssueOptions, IssuerPem, SelfSignedOptions } from './generate.js';
 export {
-  APPLE_MAX_SERVER_DAYS,
-  DEFAULT_CA_DAYS,
-  DEFAULT_LEAF_DAYS,
-  MAX_DAYS,
   generateCa,
   generateEphemeralServerCert,
   generateSelfSigned,
   issueCertificate,
-  type CaOptions,
-  type GeneratedCertificate,
-  type IssueOptions,
-  type IssuerPem,
-  type SelfSignedOptions,
-} from './generate.js';
+} from './generate-on-demand.js';
 export { DEFAULT_HOSTS, listHosts, sortHosts, type SubjectAltNames } from './hosts.js';
 export { DEFAULT_KEY_TYPE, KEY_TYPES, isKeyType, type KeyType } from './key-types.js';
 export {

@@ -13,7 +13,7 @@ import { MAX_DAYS } from '../certs/generate.js';
 import { sortHosts } from '../certs/hosts.js';
 import { DEFAULT_KEY_TYPE, KEY_TYPES, type KeyType } from '../certs/key-types.js';
 import { isTlsechoError } from '../errors.js';
-import type { Io } from './io.js';
+import type { Io } from '../io.js';
 import { promptConfirm, promptSelect, promptText, type Choice } from './prompts.js';
 
 /** The options the person chose, and the command line that does the same without questions. */

@@ -1,17 +1,13 @@
-import { readFileSync } from 'node:fs';
 import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { allCommands } from './commands/index.js';
 import { completeWords } from './completion.js';
-import type { Io } from './io.js';
+import { withTerminalCapabilities } from './terminal-capabilities.js';
+import { VERSION } from './version.js';
+import type { Io } from '../io.js';
 
-const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
-
-/** The tool's version, as `--version` prints it. */
-export const VERSION = packageJson.version;
+export { VERSION } from './version.js';
 
 /** Builds the whole command line: global flags, the subcommands, and the rules that turn yargs failures into usage errors. */
 export function buildParser(argv: string[], io: Io): Argv {
@@ -71,7 +67,7 @@ export function buildParser(argv: string[], io: Io): Argv {
 export async function main(argv: string[], io: Io): Promise<number> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug') || isSet(io.env.TLSECHO_DEBUG);
-  const parser = buildParser(argv, io);
+  const parser = buildParser(argv, await withTerminalCapabilities(io));
   if (argv.length === 0) {
     io.stderr.write(`${await parser.getHelp()}\n`);
     return ExitCode.USAGE;

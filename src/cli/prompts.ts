@@ -1,7 +1,7 @@
 // The only module that talks to @inquirer/prompts: tests mock this file, nothing deeper. The library is loaded
 // when a prompt is shown, since most runs (pipes, scripts, CI) never show one.
 import { InterruptedError } from '../errors.js';
-import type { Io } from './io.js';
+import type { Io } from '../io.js';
 
 export interface Choice<T> {
   name: string;

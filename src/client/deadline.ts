@@ -1,5 +1,5 @@
 import { InterruptedError, TimeoutError } from '../errors.js';
-import type { Io } from '../cli/io.js';
+import type { Io } from '../io.js';
 
 export interface SessionSignal {
   /** Aborted with a TimeoutError when the deadline passes, or an InterruptedError on SIGINT/SIGTERM. */

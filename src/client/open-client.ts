@@ -1,6 +1,6 @@
 import type { PacketMode } from '../codec/limits.js';
-import type { Io, Logger } from '../cli/io.js';
-import { startSpinner } from '../cli/spinner.js';
+import { startSpinner, type Io } from '../io.js';
+import type { Logger } from '../log/logger.js';
 import { connectFramed, type FramedClient } from './connect.js';
 import { localProxyHeader, type ProxyHeaderVersion } from './proxy-header.js';
 import { formatTarget, type Target } from './target.js';

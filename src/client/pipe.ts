@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Logger } from '../cli/io.js';
+import type { Logger } from '../log/logger.js';
 import { FrameTooLargeError, ProtocolError, TlsechoError, UsageError } from '../errors.js';
 import type { FramedClient } from './connect.js';
 import { readMessages, type InputMode } from './input.js';

@@ -1,5 +1,6 @@
 import { clearLine, createInterface, cursorTo } from 'node:readline';
-import type { Io, Logger } from '../cli/io.js';
+import type { Io } from '../io.js';
+import type { Logger } from '../log/logger.js';
 import { InterruptedError, TlsechoError } from '../errors.js';
 import type { FramedClient } from './connect.js';
 import type { OutputMode } from './output.js';

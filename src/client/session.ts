@@ -1,4 +1,5 @@
-import { createLogger, useColor, type Io } from '../cli/io.js';
+import { useColor, type Io } from '../io.js';
+import { createLogger } from '../log/logger.js';
 import { formatDuration } from '../units.js';
 import { createSessionSignal } from './deadline.js';
 import type { InputMode } from './input.js';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { FileError } from '../errors.js';
 import type { ClientTlsSettings, MinTlsVersion } from '../tls/options.js';
-import type { Logger } from '../cli/io.js';
+import type { Logger } from '../log/logger.js';
 
 /** The client TLS flags as given: file paths, not contents (reading them is `loadClientTlsSettings`'s job). */
 export interface ClientTlsFlags {

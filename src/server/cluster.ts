@@ -5,7 +5,8 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import type { Io, Logger } from '../cli/io.js';
+import type { Io } from '../io.js';
+import type { Logger } from '../log/logger.js';
 import { formatDuration } from '../units.js';
 
 // `tlsecho serve --workers N`: one primary process supervises N workers that share the listening socket

@@ -1,7 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { isInteractive, type Io } from '../cli/io.js';
-import { promptPassword } from '../cli/prompts.js';
+import { isInteractive, type Io } from '../io.js';
 import {
   keyMatchesCertificate,
   loadCertificate,
@@ -95,7 +94,7 @@ async function loadKey(
   } catch (error) {
     const encrypted = isTlsechoError(error) && error.code === 'ERR_KEY_ENCRYPTED';
     if (!encrypted) throw error;
-    if (!isInteractive(io, { json })) {
+    if (io.promptPassword === undefined || !isInteractive(io, { json })) {
       throw new FileError(`${keyFile} is encrypted and no passphrase was given`, {
         code: 'ERR_KEY_ENCRYPTED',
         hint: 'pass --key-passphrase-file FILE',
@@ -103,7 +102,7 @@ async function loadKey(
       });
     }
   }
-  const asked = await promptPassword(io, `Passphrase for ${keyFile}:`);
+  const asked = await io.promptPassword(`Passphrase for ${keyFile}:`);
   const loaded = await loadPrivateKey(path, { passphrase: asked });
   return { pem: loaded.pem, key: loaded.key, passphrase: asked };
 }

@@ -1,5 +1,6 @@
 import { fingerprintOfPem } from '../certs/fingerprint.js';
-import { createLogger, useColor, type Io } from '../cli/io.js';
+import { useColor, type Io } from '../io.js';
+import { createLogger } from '../log/logger.js';
 import { TlsechoError } from '../errors.js';
 import type { ExitCode } from '../exit-codes.js';
 import {

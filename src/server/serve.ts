@@ -1,4 +1,5 @@
-import { createLogger, useColor, type Io, type LogFields, type Logger, type LogLevel } from '../cli/io.js';
+import { useColor, type Io } from '../io.js';
+import { createLogger, type LogFields, type Logger, type LogLevel } from '../log/logger.js';
 import type { PacketMode } from '../codec/limits.js';
 import type { MinTlsVersion } from '../tls/options.js';
 import { formatDuration } from '../units.js';

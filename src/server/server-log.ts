@@ -1,4 +1,4 @@
-import type { Logger } from '../cli/io.js';
+import type { Logger } from '../log/logger.js';
 import { formatDuration, formatSize } from '../units.js';
 import type { ConnectionInfo, ConnectionSummary, CloseReason } from './connection.js';
 import { previewBytes } from './preview.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import type { Io } from '../../src/cli/io.js';
+import type { Io } from '../../src/io.js';
 
 /** An Io over in-memory streams, for running commands in-process. */
 export interface MemoryIo extends Io {

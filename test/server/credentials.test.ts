@@ -8,9 +8,9 @@ import { createMemoryIo } from '../helpers/memory-io.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { testPki } from './helpers/fixture.js';
 
-// The prompt seam: the only module mocked anywhere in these tests.
-const promptPassword = vi.hoisted(() => vi.fn<(io: unknown, message: string) => Promise<string>>());
-vi.mock('../../src/cli/prompts.js', () => ({ promptPassword }));
+// The prompt seam: the CLI hands library code a password prompt as a member of Io; the tests hand a fake.
+const promptPassword = vi.fn<(message: string) => Promise<string>>();
+const terminalIo = (cwd: string) => ({ ...createMemoryIo({ cwd, tty: true }), promptPassword });
 
 beforeEach(() => {
   promptPassword.mockReset();
@@ -72,11 +72,8 @@ describe('loadServerCredentials', () => {
     const pki = await testPki();
     const dir = await dirWith({ 's.crt': pki.server.certPem, 's.key': await encryptedKey('open sesame') });
     promptPassword.mockResolvedValue('open sesame');
-    const loaded = await loadServerCredentials(
-      { cert: 's.crt', key: 's.key' },
-      createMemoryIo({ cwd: dir, tty: true }),
-    );
-    expect(promptPassword).toHaveBeenCalledWith(expect.anything(), 'Passphrase for s.key:');
+    const loaded = await loadServerCredentials({ cert: 's.crt', key: 's.key' }, terminalIo(dir));
+    expect(promptPassword).toHaveBeenCalledWith('Passphrase for s.key:');
     expect(loaded.passphrase).toBe('open sesame');
   });
 
@@ -84,10 +81,7 @@ describe('loadServerCredentials', () => {
     const pki = await testPki();
     const dir = await dirWith({ 's.crt': pki.server.certPem, 's.key': await encryptedKey('open sesame') });
     promptPassword.mockResolvedValue('guess');
-    const loading = loadServerCredentials(
-      { cert: 's.crt', key: 's.key' },
-      createMemoryIo({ cwd: dir, tty: true }),
-    );
+    const loading = loadServerCredentials({ cert: 's.crt', key: 's.key' }, terminalIo(dir));
     await expect(loading).rejects.toThrow(
       /cannot read private key .*s\.key: wrong passphrase or damaged key/,
     );
@@ -96,10 +90,7 @@ describe('loadServerCredentials', () => {
   test('with --json there is no prompt even on a terminal', async () => {
     const pki = await testPki();
     const dir = await dirWith({ 's.crt': pki.server.certPem, 's.key': await encryptedKey('x') });
-    const loading = loadServerCredentials(
-      { cert: 's.crt', key: 's.key', json: true },
-      createMemoryIo({ cwd: dir, tty: true }),
-    );
+    const loading = loadServerCredentials({ cert: 's.crt', key: 's.key', json: true }, terminalIo(dir));
     await expect(loading).rejects.toThrow('s.key is encrypted and no passphrase was given');
     expect(promptPassword).not.toHaveBeenCalled();
   });

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { makeTempDir } from '../helpers/tmpdir.js';
-import { createLogger } from '../../src/cli/io.js';
+import { createLogger } from '../../src/log/logger.js';
 import { logServerEvents } from '../../src/server/server-log.js';
 import { connectClient, frame, ReplyReader, startServer, testPki, texts } from './helpers/fixture.js';
 import { serveInProcess } from './helpers/serve-in-process.js';

@@ -8,7 +8,8 @@ import { loadClientTlsSettings, warnIfInsecure, type ClientTlsFlags } from '../.
 import { UsageError } from '../../errors.js';
 import type { MinTlsVersion } from '../../tls/options.js';
 import { parseDuration, parseSize } from '../../units.js';
-import { createLogger, useColor, type Io } from '../io.js';
+import { useColor, type Io } from '../../io.js';
+import { createLogger } from '../../log/logger.js';
 import {
   durationOption,
   withClientTlsOptions,

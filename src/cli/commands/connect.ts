@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_LINGER_MS } from '../../client/defaults.js';
 import type { ConnectOptions } from '../../client/session.js';
-import type { Io } from '../io.js';
+import type { Io } from '../../io.js';
 import { durationOption } from '../option-groups.js';
 import {
   toClientConnectionOptions,

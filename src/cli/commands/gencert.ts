@@ -4,7 +4,7 @@ import type { CertificateKind, GencertOptions } from '../../certs/gencert.js';
 import { DEFAULT_KEY_TYPE, KEY_TYPES, isKeyType, type KeyType } from '../../certs/key-types.js';
 import { MAX_DAYS } from '../../certs/validity.js';
 import { UsageError } from '../../errors.js';
-import { isInteractive, type Io } from '../io.js';
+import { isInteractive, type Io } from '../../io.js';
 import { withJsonOption } from '../option-groups.js';
 
 /** The flags as yargs hands them over. Nothing has a yargs default, so "no flags given" is detectable. */

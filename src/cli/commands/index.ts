@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import type { Io } from '../io.js';
+import type { Io } from '../../io.js';
 import { benchCommand } from './bench.js';
 import { connectCommand } from './connect.js';
 import { gencertCommand } from './gencert.js';

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { DEFAULT_SEND_TIMEOUT_MS } from '../../client/defaults.js';
 import type { SendOptions } from '../../client/send.js';
 import { UsageError } from '../../errors.js';
-import type { Io } from '../io.js';
+import type { Io } from '../../io.js';
 import { durationOption, withJsonOption } from '../option-groups.js';
 import {
   toClientConnectionOptions,

@@ -5,7 +5,8 @@ import { parseWorkers } from '../../server/cluster.js';
 import { EXEC_FRAMINGS, SERVER_DEFAULTS, type ExecFraming } from '../../server/defaults.js';
 import type { ServeOptions } from '../../server/serve.js';
 import type { MinTlsVersion } from '../../tls/options.js';
-import { logLevelFrom, type Io } from '../io.js';
+import type { Io } from '../../io.js';
+import { logLevelFrom } from '../../log/logger.js';
 import {
   durationOption,
   OUTPUT_GROUP,

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
-import { LineCoalescer } from '../../src/cli/line-coalescer.js';
+import { LineCoalescer } from '../../src/log/line-coalescer.js';
 
 // Records each write separately: the point of the coalescer is how many writes the stream sees.
 function recordingStream() {

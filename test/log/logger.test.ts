@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { createLogger, type LoggerOptions } from '../../src/cli/io.js';
+import { createLogger, type LoggerOptions } from '../../src/log/logger.js';
 
 function logTo(options: LoggerOptions) {
   const stream = new PassThrough();
