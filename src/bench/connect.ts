@@ -39,7 +39,7 @@ export function createDialer(
   options: { reuseReadBuffer: boolean },
 ): Dialer {
   const { servername, ALPNProtocols, ...contextOptions } = buildClientTlsOptions(settings, target.host);
-  const secureContext = createSecureContext(contextOptions);
+  const secureContext = contextOptions.secureContext ?? createSecureContext(contextOptions);
   const connectOptions: ConnectionOptions = {
     host: target.host,
     port: target.port,

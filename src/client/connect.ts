@@ -94,7 +94,10 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
     tlsOptions = buildClientTlsOptions(settings, options.host);
     if (proxyHeader) {
       // Built now, as tls.connect would, so that a certificate we cannot use fails before connecting.
-      tlsOptions = { ...tlsOptions, secureContext: createSecureContext(tlsOptions) };
+      tlsOptions = {
+        ...tlsOptions,
+        secureContext: tlsOptions.secureContext ?? createSecureContext(tlsOptions),
+      };
     } else {
       socket = tlsConnect({ host: options.host, port: options.port, ...tlsOptions });
       // Frames are messages: send each at once rather than wait (Nagle) for more to fill a segment.

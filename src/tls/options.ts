@@ -1,6 +1,14 @@
 import { constants } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { rootCertificates, type ConnectionOptions, type SecureVersion, type TlsOptions } from 'node:tls';
+import {
+  createSecureContext,
+  rootCertificates,
+  type ConnectionOptions,
+  type SecureContext,
+  type SecureVersion,
+  type TlsOptions,
+} from 'node:tls';
 import { UsageError } from '../errors.js';
 
 /** TLS 1.2 is the floor: 1.0 and 1.1 are deprecated by RFC 8996. */
@@ -47,13 +55,51 @@ export function buildClientTlsOptions(settings: ClientTlsSettings, host: string)
   // RFC 6066 forbids IP addresses in SNI; the host name check still uses the IP against IP SANs.
   const servername = settings.servername ?? (isIpAddress(host) ? undefined : host);
   if (servername !== undefined) options.servername = servername;
-  if (settings.ca && settings.ca.length > 0) options.ca = [...systemCertificates(), ...settings.ca];
+  // A pin (or --insecure) trusts no issuer, so the system roots need not be parsed at all.
+  if (settings.pin !== undefined || settings.insecure) options.ca = [];
   if (settings.cert !== undefined) options.cert = settings.cert;
   if (settings.key !== undefined) options.key = settings.key;
   if (settings.passphrase !== undefined) options.passphrase = settings.passphrase;
   if (settings.alpn && settings.alpn.length > 0) options.ALPNProtocols = settings.alpn;
+  if (options.ca === undefined && settings.ca && settings.ca.length > 0) {
+    options.secureContext = secureContextTrusting(options, settings.ca);
+  }
   return options;
 }
+
+/**
+ * A client context that trusts Node's system store and `extraCa` besides (`--ca` adds trust; it does not narrow
+ * it). Passing `ca` replaces the store, and passing it back in as `[...tls.rootCertificates, ...extraCa]` makes
+ * OpenSSL parse some 140 certificates again on every run (60-70 ms of a one-shot `send`) and still loses
+ * NODE_EXTRA_CA_CERTS, which `tls.rootCertificates` does not list. Node's default context shares the roots it
+ * already parsed; `addCACert` is the call Node's own `createSecureContext` makes for each `ca` entry, and it
+ * gives this context a copy of the bundled roots with the extra certificates added. That copy leaves out
+ * NODE_EXTRA_CA_CERTS too (Node adds those to its shared store only), so they are added back here.
+ */
+function secureContextTrusting(options: ConnectionOptions, extraCa: readonly string[]): SecureContext {
+  const context = createSecureContext(options);
+  const native = (context as { context?: { addCACert?: (pem: string) => void } }).context;
+  const trusted = [...extraCa, ...nodeExtraCaCertificates()];
+  if (typeof native?.addCACert !== 'function') {
+    return createSecureContext({ ...options, ca: [...rootCertificates, ...trusted] });
+  }
+  for (const pem of trusted) native.addCACert(pem);
+  return context;
+}
+
+// Node reads NODE_EXTRA_CA_CERTS once at start-up and warns there if it cannot; a file that cannot be read
+// now adds nothing, as in Node.
+function nodeExtraCaCertificates(): string[] {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (file === undefined || file === '') return [];
+  try {
+    return readFileSync(file, 'latin1').match(PEM_CERTIFICATE) ?? [];
+  } catch {
+    return [];
+  }
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
 /** What a server needs: its identity, and optionally the CA that client certificates must chain to. */
 export interface ServerTlsSettings {
@@ -105,11 +151,6 @@ export function buildServerTlsOptions(settings: ServerTlsSettings): TlsOptions {
   if (settings.alpn && settings.alpn.length > 0) options.ALPNProtocols = settings.alpn;
   if (settings.handshakeTimeoutMs !== undefined) options.handshakeTimeout = settings.handshakeTimeoutMs;
   return options;
-}
-
-// Passing `ca` replaces Node's bundled roots; keep them so `--ca` adds trust instead of narrowing it.
-function systemCertificates(): readonly string[] {
-  return rootCertificates;
 }
 
 function isIpAddress(host: string): boolean {
