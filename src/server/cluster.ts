@@ -1,9 +1,7 @@
 import cluster, { type Address, type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import type { Logger } from '../log/logger.js';
@@ -12,9 +10,6 @@ import { formatDuration } from '../units.js';
 // `tlsecho serve --workers N`: one primary process supervises N workers that share the listening socket
 // through node:cluster (on Linux the primary accepts and hands connections out round-robin). Each worker
 // runs the ordinary serve path; the primary only starts, restarts, counts and stops them.
-
-/** Above this, `--workers` is almost certainly a typo: each worker is a whole Node process. */
-export const MAX_WORKERS = 256;
 
 /**
  * Restart delays for a worker that died: 100 ms doubling to 5 s, so a worker that crashes at once does not
@@ -47,16 +42,6 @@ interface SetupMessage {
 }
 
 /** `--workers`: a count or `auto` (one per core the process may use), validated. */
-export function parseWorkers(value: string | number): number {
-  const text = String(value).trim().toLowerCase();
-  if (text === 'auto') return availableParallelism();
-  const count = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(count >= 1 && count <= MAX_WORKERS)) {
-    throw new UsageError(`invalid --workers '${value}': use a number from 1 to ${MAX_WORKERS}, or auto`);
-  }
-  return count;
-}
-
 /**
  * How per-server limits split across workers. `--max-connections` is a per-process limit enforced where
  * the sockets live, so each worker gets an equal share, rounded up so no worker gets zero (with 4 workers,

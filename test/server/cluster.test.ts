@@ -3,9 +3,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { labelLine, parseWorkers, perWorkerMaxConnections, MAX_WORKERS } from '../../src/server/cluster.js';
-import { availableParallelism } from 'node:os';
-import { UsageError } from '../../src/errors.js';
+import { labelLine, perWorkerMaxConnections } from '../../src/server/cluster.js';
 
 // The supervisor is tested on a tiny TCP echo app (fixtures/cluster-app.ts) so these tests cover restart,
 // drain and counting on their own; test/deploy/haproxy.test.ts runs `tlsecho serve --workers` for real.
@@ -127,28 +125,7 @@ async function oneOnEachWorker(port: number): Promise<[Client, Client]> {
   return [bySlot.get(1)!, bySlot.get(2)!];
 }
 
-describe('parseWorkers and the limits split across workers', () => {
-  test.each([
-    ['1', 1],
-    ['4', 4],
-    [' 2 ', 2],
-    [String(MAX_WORKERS), MAX_WORKERS],
-    ['auto', availableParallelism()],
-    ['AUTO', availableParallelism()],
-  ])('--workers %s means %d', (text, count) => {
-    expect(parseWorkers(text)).toBe(count);
-  });
-
-  test.each(['0', '-1', '1.5', 'two', '', String(MAX_WORKERS + 1)])(
-    '--workers %j is a usage error',
-    (text) => {
-      expect(() => parseWorkers(text)).toThrow(UsageError);
-      expect(() => parseWorkers(text)).toThrow(
-        /^invalid --workers '.*': use a number from 1 to 256, or auto$/,
-      );
-    },
-  );
-
+describe('the limits split across workers', () => {
   test.each([
     [1000, 2, 500],
     [10, 4, 3],

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { PacketMode } from '../../codec/limits.js';
 import { UsageError } from '../../errors.js';
-import { parseWorkers } from '../../server/cluster.js';
+import { parseWorkers } from '../workers-option.js';
 import { EXEC_FRAMINGS, SERVER_DEFAULTS, type ExecFraming } from '../../server/defaults.js';
 import type { ServeOptions } from '../../server/serve.js';
 import type { MinTlsVersion } from '../../tls/options.js';
