@@ -3,6 +3,8 @@ import { UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { allCommands } from './commands/index.js';
 import { completeWords } from './completion.js';
+import { loadHelpLayout, mayPrintHelp } from './help-layout.js';
+import { renderHelpOnlyWhenShown } from './lazy-help.js';
 import { withTerminalCapabilities } from './terminal-capabilities.js';
 import { VERSION } from './version.js';
 import type { Io } from '../io.js';
@@ -57,6 +59,7 @@ export function buildParser(argv: string[], io: Io): Argv {
         hint: `see 'tlsecho ${command && !suggestion ? `${command} ` : ''}--help'`,
       });
     });
+  renderHelpOnlyWhenShown(parser);
   return parser;
 }
 
@@ -67,6 +70,7 @@ export function buildParser(argv: string[], io: Io): Argv {
 export async function main(argv: string[], io: Io): Promise<number> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug') || isSet(io.env.TLSECHO_DEBUG);
+  if (mayPrintHelp(argv)) await loadHelpLayout();
   const parser = buildParser(argv, await withTerminalCapabilities(io));
   if (argv.length === 0) {
     io.stderr.write(`${await parser.getHelp()}\n`);
