@@ -4,10 +4,10 @@ import { readHeader } from './header.js';
 import { defaultMaxFrame, validateMaxFrame, type HeaderSize, type PacketMode } from './limits.js';
 
 /**
- * Receives each complete frame. Returning `false` stops delivery after this frame: the bytes after it stay
- * buffered, undecoded, until `resume` (or the next `push`) asks for more.
+ * Receives each complete frame. Returning `false` (exactly: any other value goes on) stops delivery after
+ * this frame; the bytes after it stay buffered, undecoded, until `resume` (or the next `push`) asks for more.
  */
-export type FrameHandler = (frame: Buffer) => boolean | void;
+export type FrameHandler = (frame: Buffer) => unknown;
 
 /** What every decoder offers, whatever the framing: push bytes in, get whole frames out. */
 export interface Decoder {
@@ -91,7 +91,7 @@ export class FrameDecoder implements Decoder {
       const end = start + declared;
       if (end > length || declared > maxFrame) break;
       position = end;
-      let more: boolean | void;
+      let more: unknown;
       try {
         more = onFrame(chunk.subarray(start, end));
       } catch (error) {
