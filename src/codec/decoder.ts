@@ -3,7 +3,11 @@ import { ChunkQueue } from './chunk-queue.js';
 import { readHeader } from './header.js';
 import { defaultMaxFrame, validateMaxFrame, type HeaderSize, type PacketMode } from './limits.js';
 
-export type FrameHandler = (frame: Buffer) => void;
+/**
+ * Receives each complete frame. Returning `false` (exactly: any other value goes on) stops delivery after
+ * this frame; the bytes after it stay buffered, undecoded, until `resume` (or the next `push`) asks for more.
+ */
+export type FrameHandler = (frame: Buffer) => unknown;
 
 /** What every decoder offers, whatever the framing: push bytes in, get whole frames out. */
 export interface Decoder {
@@ -13,8 +17,13 @@ export interface Decoder {
   readonly buffered: number;
   /** True while part of a frame has been received. */
   readonly inFrame: boolean;
-  /** Delivers every complete frame in order, then throws a typed ProtocolError if the input breaks the framing. */
+  /**
+   * Delivers every complete frame in order, then throws a typed ProtocolError if the input breaks the
+   * framing; stops early, keeping the rest, when `onFrame` returns false.
+   */
   push(chunk: Buffer, onFrame: FrameHandler): void;
+  /** Goes on delivering what an earlier `push` kept when `onFrame` stopped it: `push` of no new bytes. */
+  resume(onFrame: FrameHandler): void;
   /** Declares end of input; throws TruncatedFrameError (or delivers a last line) when bytes are left over. */
   end(onFrame?: FrameHandler): void;
 }
@@ -31,6 +40,7 @@ export class FrameDecoder implements Decoder {
   #queue = new ChunkQueue();
   #bodyLength = -1; // -1 until the current header is complete
   #failed: TlsechoError | undefined;
+  #stopped = false; // onFrame asked to stop during #takeWholeFrames
 
   constructor(
     readonly mode: HeaderSize,
@@ -57,6 +67,10 @@ export class FrameDecoder implements Decoder {
       const consumed = this.#takeWholeFrames(chunk, onFrame);
       if (consumed === chunk.length) return;
       queue.push(consumed === 0 ? chunk : chunk.subarray(consumed));
+      if (this.#stopped) {
+        this.#stopped = false;
+        return;
+      }
     } else {
       queue.push(chunk);
     }
@@ -64,8 +78,8 @@ export class FrameDecoder implements Decoder {
   }
 
   // Delivers the frames that lie whole in `chunk` from its start; returns where the first incomplete (or
-  // too large: the general path refuses it) frame begins. If `onFrame` throws, the rest is kept queued, as
-  // the general path would have it.
+  // too large: the general path refuses it) frame begins, or where `onFrame` asked to stop (#stopped). If
+  // `onFrame` throws, the rest is kept queued, as the general path would have it.
   #takeWholeFrames(chunk: Buffer, onFrame: FrameHandler): number {
     const headerSize = this.mode;
     const maxFrame = this.maxFrame;
@@ -77,11 +91,16 @@ export class FrameDecoder implements Decoder {
       const end = start + declared;
       if (end > length || declared > maxFrame) break;
       position = end;
+      let more: unknown;
       try {
-        onFrame(chunk.subarray(start, end));
+        more = onFrame(chunk.subarray(start, end));
       } catch (error) {
         if (position < length) this.#queue.push(chunk.subarray(position));
         throw error;
+      }
+      if (more === false) {
+        this.#stopped = position < length;
+        break;
       }
     }
     return position;
@@ -107,8 +126,12 @@ export class FrameDecoder implements Decoder {
       if (queue.length < this.#bodyLength) return;
       const frame = queue.take(this.#bodyLength);
       this.#bodyLength = -1;
-      onFrame(frame);
+      if (onFrame(frame) === false) return;
     }
+  }
+
+  resume(onFrame: FrameHandler): void {
+    this.push(EMPTY, onFrame);
   }
 
   end(): void {
@@ -125,3 +148,5 @@ export class FrameDecoder implements Decoder {
     throw this.#failed;
   }
 }
+
+const EMPTY = Buffer.alloc(0);

@@ -44,8 +44,12 @@ export class LineDecoder implements Decoder {
       const line = queue.take(newline);
       queue.skip(1);
       this.#scanned = 0;
-      onFrame(line);
+      if (onFrame(line) === false) return;
     }
+  }
+
+  resume(onFrame: FrameHandler): void {
+    this.push(EMPTY, onFrame);
   }
 
   /** A last line without its newline is still delivered: input from a file often lacks the final `\n`. */
@@ -62,3 +66,5 @@ export class LineDecoder implements Decoder {
     throw this.#failed;
   }
 }
+
+const EMPTY = Buffer.alloc(0);

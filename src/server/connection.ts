@@ -1,7 +1,8 @@
 import type { TLSSocket } from 'node:tls';
 import type { Decoder } from '../codec/decoder.js';
 import type { Framing } from '../codec/framing.js';
-import { FrameTooLargeError } from '../errors.js';
+import { FrameTooLargeError, ProtocolError } from '../errors.js';
+import { formatDuration } from '../units.js';
 import { fingerprintOfDer } from '../certs/fingerprint.js';
 import { FrameBoundaryScanner } from './frame-scanner.js';
 import type {
@@ -72,6 +73,8 @@ export interface ConnectionHost {
   readonly traceMessages: boolean;
   /** A coarse clock, advanced by the server's sweep; connections stamp activity with it instead of reading the time. */
   readonly tick: number;
+  /** How long a handler may go on after its input ended (an `exec:` child finishing) before it is stopped. */
+  readonly drainTimeoutMs: number;
   traceMessage(trace: MessageTrace): void;
   connectionClosed(connection: Connection, summary: ConnectionSummary): void;
 }
@@ -79,13 +82,20 @@ export interface ConnectionHost {
 // The pieces of a frame that straddled chunks (echo path) are written under one cork up to this size, which
 // makes Node copy them into one native buffer for OpenSSL; larger frames go out piece by piece, uncopied.
 const COALESCE_LIMIT = 64 * 1024;
-// Reading pauses once more than this many reply bytes wait in the socket's queue. Node's own signal (write()
+// Reading pauses, and the handler gets no further message, once more than this many reply bytes wait in the
+// socket's queue (replies produced but not yet written count too). Node's own signal (write()
 // returning false) comes at 16 KiB, less than one read of pipelined frames brings in, so obeying it stopped and
 // restarted reading on nearly every read of a busy connection: a JS round trip and two epoll_ctl calls each
 // time, which the raw pipe pays too. 64 KiB, one full socket read, still bounds what a client that never reads
 // can make us hold. The write just made does not count towards it: those bytes were already ours to hold, and
 // counting them made every frame larger than the limit (a 64 KiB payload and its header) stop reading by itself.
+// The bound is checked before every message, not once per chunk read: one 16 KiB TLS record holds 4,096 empty
+// frames, and a handler answering each with 64 KiB would otherwise queue 256 MiB from it.
 const REPLY_QUEUE_LIMIT = 64 * 1024;
+// A batch of replies this many pieces (two per reply) or more, averaging under this many bytes, is copied into
+// one buffer before it is written (TLS copies the pieces of a write into one buffer anyway).
+const COALESCE_MIN_PIECES = 16;
+const COALESCE_MAX_AVERAGE = 256;
 // Past this many held pieces, merge them: a peer trickling one byte per TLS record must not cost a Buffer
 // object per byte (the same cap as the codec's ChunkQueue, for the same reason).
 const MAX_HELD_PIECES = 64;
@@ -121,10 +131,13 @@ export class Connection {
   #decoder: Decoder | undefined;
   #session: HandlerSession | undefined;
   #deliver: ((frame: Buffer) => void) | undefined;
+  // A frame the decoder handed over while the handler could not take it (at most one: the decoder then stops).
   #inbox: Buffer[] = [];
   #outbox: Buffer[] = [];
+  #outboxBytes = 0;
   #busy = false; // a handler promise (or the session's opening) is pending
   #pendingError: Error | undefined; // a framing error waiting for the honest frames before it to be answered
+  #decoderEnded = false; // the client's end was passed on to the decoder
 
   #paused = false;
   #waitingDrain = false;
@@ -315,19 +328,35 @@ export class Connection {
     try {
       decoder.push(chunk, this.#deliver!);
     } catch (error) {
-      this.#pendingError = error as Error;
+      this.#pendingError ??= error as Error;
     }
     if (this.framesIn > framesBefore || !wasInFrame) this.#lastActive = this.#host.tick;
     this.#pump();
   }
 
-  #acceptFrame(frame: Buffer): void {
-    // A handler that failed on an earlier frame of this chunk sees nothing more.
-    if (this.#phase !== 'open') return;
+  // The decoder's frame handler: false stops it, leaving the rest of the chunk undecoded until #pump resumes.
+  #acceptFrame(frame: Buffer): boolean {
+    // A handler that failed (or input that ended) on an earlier frame of this chunk sees nothing more.
+    if (this.#phase !== 'open' || this.#inputFinished !== undefined) return false;
     this.framesIn += 1;
     if (this.#host.traceMessages) this.#host.traceMessage({ id: this.id, direction: 'in', message: frame });
-    if (this.#busy || this.#inbox.length > 0) this.#inbox.push(frame);
-    else this.#handle(frame);
+    if (this.#inbox.length > 0 || !this.#mayHandle()) {
+      this.#inbox.push(frame);
+      return false;
+    }
+    this.#handle(frame);
+    return this.#mayHandle();
+  }
+
+  // Whether the handler may have another message now: it is not busy, and the replies waiting to be sent are
+  // within REPLY_QUEUE_LIMIT. Past it, the replies gathered so far are written first; if the socket's queue
+  // is still over the limit after that, the answer is no until 'drain'.
+  #mayHandle(): boolean {
+    if (this.#busy || this.#waitingDrain || this.#phase !== 'open' || this.#inputFinished !== undefined)
+      return false;
+    if (this.#outboxBytes + this.#socket.writableLength <= REPLY_QUEUE_LIMIT) return true;
+    this.#flush();
+    return !this.#waitingDrain && this.#phase === 'open';
   }
 
   // --- handler ---
@@ -368,7 +397,10 @@ export class Connection {
     try {
       result = this.#session!.message(frame);
     } catch (error) {
-      this.#failHandler(error);
+      // A message the handler cannot take (an `exec:` line holding a newline) ends the input, not the
+      // handler: what it already took is still answered.
+      if (error instanceof ProtocolError) this.#endInput('handler-failed', error);
+      else this.#failHandler(error);
       return;
     }
     if (isPromise(result)) {
@@ -389,32 +421,54 @@ export class Connection {
     this.#queueReplies(result);
   }
 
-  // Runs queued messages until one goes async, sends the replies gathered so far, then decides what next.
+  // Hands the handler what was received and held back (the inbox, then the bytes the decoder kept) for as
+  // long as it may take more, sends the replies gathered so far, then decides what next.
   #pump(): void {
     const inbox = this.#inbox;
-    let index = 0;
-    while (!this.#busy && index < inbox.length && this.#phase === 'open') {
-      this.#handle(inbox[index]!);
-      index += 1;
-    }
-    if (index > 0) inbox.splice(0, index);
-    if (this.#phase !== 'open') return;
-    this.#flush();
-    if (this.#busy) return;
-    if (this.#pendingError) {
-      const error = this.#pendingError;
-      this.#close(error instanceof FrameTooLargeError ? 'too-large' : 'protocol-error', error);
+    for (;;) {
+      if (this.#phase !== 'open' || this.#inputFinished !== undefined) return;
+      while (inbox.length > 0 && this.#mayHandle()) this.#handle(inbox.shift()!);
+      const decoder = this.#decoder;
+      if (inbox.length === 0 && decoder !== undefined && decoder.buffered > 0 && this.#mayHandle()) {
+        try {
+          decoder.resume(this.#deliver!);
+        } catch (error) {
+          this.#pendingError ??= error as Error;
+        }
+      }
+      if (this.#phase !== 'open' || this.#inputFinished !== undefined) return;
+      this.#flush();
+      if (this.#busy || this.#waitingDrain || inbox.length > 0) {
+        this.#updateReading();
+        return;
+      }
+      // Every message received so far is answered.
+      if (this.#pendingError) {
+        const error = this.#pendingError;
+        this.#endInput(error instanceof FrameTooLargeError ? 'too-large' : 'protocol-error', error);
+        return;
+      }
+      if (this.#clientEnded) {
+        if (!this.#decoderEnded) {
+          // A last line without its newline is still a message; a frame cut short is an error.
+          this.#decoderEnded = true;
+          try {
+            this.#decoder?.end(this.#deliver);
+          } catch (error) {
+            this.#pendingError ??= error as Error;
+          }
+          continue;
+        }
+        this.#finishInput('client-closed');
+        return;
+      }
+      if (this.#draining && this.#isBetweenMessages()) {
+        this.#finishInput('shutdown');
+        return;
+      }
+      this.#updateReading();
       return;
     }
-    if (this.#clientEnded) {
-      this.#finishInput('client-closed');
-      return;
-    }
-    if (this.#draining && this.#isBetweenMessages()) {
-      this.#finishInput('shutdown');
-      return;
-    }
-    this.#updateReading();
   }
 
   #queueReplies(replies: Replies): void {
@@ -434,6 +488,7 @@ export class Connection {
     const payload = typeof reply === 'string' ? Buffer.from(reply) : reply;
     const [first, second] = this.#host.framing.encoder.encode(payload);
     this.#outbox.push(first, second);
+    this.#outboxBytes += first.length + second.length;
     this.framesOut += 1;
     if (this.#host.traceMessages) {
       const message = this.#host.framing.mode === 'line' ? first : second;
@@ -445,6 +500,8 @@ export class Connection {
   #flush(): void {
     const outbox = this.#outbox;
     if (outbox.length === 0) return;
+    const bytes = this.#outboxBytes;
+    this.#outboxBytes = 0;
     if (this.#phase === 'closed' || this.#socket.destroyed) {
       outbox.length = 0; // the peer is gone: nobody to send to
       return;
@@ -452,13 +509,20 @@ export class Connection {
     const socket = this.#socket;
     let ok = true;
     let written = 0;
-    socket.cork();
-    for (const buffer of outbox) {
-      if (buffer.length === 0) continue; // the body of an empty frame
-      written += buffer.length;
-      ok = socket.write(buffer);
+    if (outbox.length >= COALESCE_MIN_PIECES && bytes < outbox.length * COALESCE_MAX_AVERAGE) {
+      // Many small replies (an `exec:` child printing short lines): one buffer instead of a write, and an
+      // object held until it is sent, per header and per payload.
+      written = bytes;
+      ok = socket.write(Buffer.concat(outbox, bytes));
+    } else {
+      socket.cork();
+      for (const buffer of outbox) {
+        if (buffer.length === 0) continue; // the body of an empty frame
+        written += buffer.length;
+        ok = socket.write(buffer);
+      }
+      socket.uncork();
     }
-    socket.uncork();
     this.bytesOut += written;
     outbox.length = 0;
     this.#lastActive = this.#host.tick;
@@ -470,6 +534,19 @@ export class Connection {
     this.#busy = false;
     this.#inbox.length = 0;
     this.#close('handler-failed', toError(error));
+  }
+
+  // The input broke (a frame too large or cut short, a message the handler cannot take): read no more, but
+  // let a handler that can finish (an `exec:` child) answer what it already took, then close with `reason`.
+  #endInput(reason: CloseReason, error: Error): void {
+    if (this.#phase !== 'open') return;
+    this.#inbox.length = 0;
+    if (this.#session?.end === undefined) {
+      this.#close(reason, error);
+      return;
+    }
+    this.#recordReason(reason, error);
+    this.#finishInput(reason);
   }
 
   #createContext(): SessionContext {
@@ -525,7 +602,10 @@ export class Connection {
       this.#drainWaiters = undefined;
       for (const resolve of waiters) resolve();
     }
-    if (this.#phase === 'open') this.#updateReading();
+    if (this.#phase !== 'open') return;
+    // The handler path goes on with the messages it held back; the echo path holds none.
+    if (this.#scanner) this.#updateReading();
+    else this.#pump();
   }
 
   // Read only while both the client is taking our replies and the handler is ready for more; otherwise a
@@ -556,11 +636,7 @@ export class Connection {
       else this.#finishInput('client-closed');
       return;
     }
-    try {
-      this.#decoder?.end(this.#deliver);
-    } catch (error) {
-      this.#pendingError ??= error as Error;
-    }
+    // The messages still held back come first; #pump ends the decoder once they are answered.
     this.#pump();
   }
 
@@ -578,6 +654,8 @@ export class Connection {
   }
 
   // No more messages will be read: let the handler finish (an exec child flushing its output), then close.
+  // A handler still running after the drain timeout is stopped (its session's close): a child that outlives
+  // its stdin must not hold the connection, and its --max-connections slot, until the idle timeout.
   #finishInput(reason: CloseReason): void {
     if (this.#phase !== 'open' || this.#inputFinished !== undefined) return;
     this.#inputFinished = reason;
@@ -586,9 +664,27 @@ export class Connection {
       this.#busy = true;
       this.#clientEnded = true;
       this.#updateReading();
+      const drainMs = this.#host.drainTimeoutMs;
+      const timer = setTimeout(() => {
+        if (this.#phase !== 'open') return;
+        this.#recordReason(
+          reason,
+          new Error(
+            `the handler was still running ${formatDuration(drainMs)} after its input ended (--drain-timeout); stopped it`,
+          ),
+        );
+        if (this.#session) void closeSession(this.#session);
+        this.#close(reason);
+      }, drainMs);
       ending.then(
-        () => this.#close(reason),
-        (error: unknown) => this.#failHandler(error),
+        () => {
+          clearTimeout(timer);
+          this.#close(reason);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          this.#failHandler(error);
+        },
       );
       return;
     }

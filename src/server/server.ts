@@ -142,6 +142,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
   certificate: ServerCertificate | undefined;
   tick = 0;
   traceMessages: boolean;
+  readonly drainTimeoutMs: number;
 
   #tls: TlsServer | undefined;
   // The socket that listens: the TLS server itself, or with proxyProtocol the TCP server in front of it.
@@ -175,6 +176,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
     const packet = options.packet ?? SERVER_DEFAULTS.packet;
     this.framing = createFraming(packet, options.maxFrame ?? defaultMaxFrame(packet));
     this.traceMessages = options.traceMessages ?? false;
+    this.drainTimeoutMs = options.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs;
     checkLimit('maxConnections', options.maxConnections, 1);
     checkLimit('handshakeTimeoutMs', options.handshakeTimeoutMs, 1);
     checkLimit('idleTimeoutMs', options.idleTimeoutMs, 1);

@@ -168,6 +168,64 @@ describe('hostile input', () => {
     expect(seen).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  test.each([1, 2, 4, 'line'] as const)(
+    'mode %s: a handler that stops after any frame gets the rest, in order, from resume, and a later bad frame only then',
+    (mode) => {
+      fc.assert(
+        fc.property(
+          // Payloads within every limit below, without newlines (line mode).
+          fc.array(
+            fc.uint8Array({ maxLength: 40 }).map((bytes) => bytes.map((b) => (b === 10 ? 11 : b))),
+            {
+              maxLength: 30,
+            },
+          ),
+          fc.array(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), { maxLength: 6 }),
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 50 }),
+          (payloads, cuts, stops) => {
+            const encoder = createEncoder(mode);
+            const honest = Buffer.concat(payloads.flatMap((p) => encoder.encode(p)));
+            // A lie after the honest frames: a header over the maximum, or a line longer than it.
+            const lie = mode === 'line' ? Buffer.alloc(300, 0x61) : Buffer.alloc(mode, 0xff);
+            const decoder = createDecoder(mode, mode === 1 ? 254 : 250);
+            const frames: Buffer[] = [];
+            let calls = 0;
+            // Stops whenever the script says, and checks that nothing comes before resume.
+            let stopped = false;
+            const onFrame = (frame: Buffer) => {
+              expect(stopped).toBe(false);
+              frames.push(Buffer.from(frame));
+              const stop = stops[calls++ % stops.length]!;
+              stopped = stop;
+              return !stop;
+            };
+            let error: unknown;
+            const drive = (step: () => void) => {
+              try {
+                step();
+              } catch (caught) {
+                error = caught;
+              }
+            };
+            for (const piece of chunk(Buffer.concat([honest, lie]), cuts)) {
+              if (error) break;
+              drive(() => decoder.push(piece, onFrame));
+              while (stopped && !error) {
+                stopped = false;
+                drive(() => decoder.resume(onFrame));
+              }
+            }
+            expect(frames.map((f) => f.toString('hex'))).toEqual(
+              payloads.map((p) => Buffer.from(p).toString('hex')),
+            );
+            expect(error).toBeInstanceOf(ProtocolError);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    },
+  );
+
   test('a frame of exactly the maximum decodes', () => {
     const payload = Buffer.alloc(1000, 0xab);
     const frames: Buffer[] = [];

@@ -203,6 +203,63 @@ describe('exec handlers', () => {
     await reader.end();
   });
 
+  test.each([
+    ['a header over --max-frame', () => header(2000), false, 'too-large'],
+    ['a message holding a newline', () => frame('two\nlines'), false, 'handler-failed'],
+    [
+      'a frame cut short by the end of input',
+      () => Buffer.concat([header(10), Buffer.from('abc')]),
+      true,
+      'protocol-error',
+    ],
+  ] as const)(
+    'the reply to the message before %s still comes from the child, then the connection closes',
+    async (_name, bad, thenEnd, reason) => {
+      const { port, nextClose } = await startServer({ handler: 'exec:cat', maxFrame: 1024 });
+      const socket = await connectClient(port);
+      const reader = new ReplyReader(socket);
+      const closing = nextClose();
+      socket.write(Buffer.concat([frame('before'), bad()]));
+      if (thenEnd) socket.end();
+      expect(texts(await reader.end())).toEqual(['before']);
+      expect(await closing).toMatchObject({ reason, framesOut: 1 });
+    },
+  );
+
+  test('a child that outlives its stdin is stopped --drain-timeout after the client left, freeing its slot', async () => {
+    const dir = await makeTempDir();
+    const { port, nextClose, server } = await startServer({
+      handler: `exec:echo $$ >> ${join(dir, 'pids')}; cat; exec sleep 600`,
+      drainTimeoutMs: 300,
+      maxConnections: 2,
+    });
+    const started = Date.now();
+    const clients = await Promise.all([connectClient(port), connectClient(port)]);
+    const closings = [nextClose(), nextClose((summary) => summary.id === 2)];
+    for (const [index, client] of clients.entries()) {
+      const reader = new ReplyReader(client);
+      client.write(frame(`hello ${index}`));
+      expect(texts(await reader.until(1))).toEqual([`hello ${index}`]);
+      client.end();
+    }
+    for (const summary of await Promise.all(closings)) {
+      expect(summary.reason).toBe('client-closed');
+      expect(summary.error?.message).toBe(
+        'the handler was still running 300ms after its input ended (--drain-timeout); stopped it',
+      );
+    }
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(server.connections).toBe(0);
+    // The slot is free for the next client...
+    const next = await connectClient(port);
+    const reader = new ReplyReader(next);
+    next.write(frame('next'));
+    expect(texts(await reader.until(1))).toEqual(['next']);
+    // ...and the shells (with their sleep, one process group each) are gone.
+    const pids = (await readFile(join(dir, 'pids'), 'utf8')).trim().split('\n').map(Number);
+    await until(() => pids.slice(0, 2).every((pid) => !isAlive(pid)), 3000);
+  });
+
   test('the child sees who the client is in CGI-style variables', async () => {
     const { port } = await startServer({ handler: 'exec:echo "$REMOTE_ADDR $SSL_PROTOCOL"; cat' });
     const socket = await connectClient(port);
@@ -212,6 +269,12 @@ describe('exec handlers', () => {
     await once(socket, 'close');
   });
 });
+
+function header(length: number): Buffer {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(length);
+  return bytes;
+}
 
 function isAlive(pid: number): boolean {
   try {

@@ -208,6 +208,42 @@ describe('misbehaving clients', () => {
     expect(pauses.mock.contexts.filter((context) => context !== socket)).toHaveLength(0);
   });
 
+  test('a chunk of many small messages stops reaching the handler once its replies pass the bound, and the rest is answered when the client reads', async () => {
+    const REPLY = 64 * 1024;
+    const MESSAGES = 256; // 16 MiB of replies, far more than the kernel's socket buffers take
+    let handled = 0;
+    const { port } = await startServer({
+      handler: () => {
+        const reply = Buffer.alloc(REPLY, 0x61);
+        reply.writeUInt32BE(handled++);
+        return reply;
+      },
+    });
+    const socket = await connectClient(port);
+    // The server's socket pausing is the moment it stops handing messages over.
+    const pause = TLSSocket.prototype.pause;
+    const serverPaused = new Promise<void>((resolve) => {
+      const pauses = vi.spyOn(TLSSocket.prototype, 'pause').mockImplementation(function (this: TLSSocket) {
+        if (this !== socket) resolve();
+        return pause.call(this);
+      });
+      onTestFinished(() => pauses.mockRestore());
+    });
+    socket.pause();
+    // All the messages in one write: they arrive as one TLS record, in one chunk.
+    socket.write(Buffer.alloc(MESSAGES * 4));
+    await serverPaused;
+    // The server stopped within what the socket buffers took, not after answering the whole chunk.
+    expect(handled).toBeLessThan(MESSAGES);
+    const reader = new ReplyReader(socket);
+    socket.resume();
+    const replies = await reader.until(MESSAGES, 20_000);
+    expect(replies.map((reply) => reply.length)).toEqual(Array(MESSAGES).fill(REPLY));
+    expect(replies.map((reply) => reply.readUInt32BE(0))).toEqual(
+      Array.from({ length: MESSAGES }, (_, i) => i),
+    );
+  });
+
   test('connections past --max-connections are refused at once, not queued', async () => {
     const { server, port } = await startServer({ maxConnections: 2 });
     const first = await connectClient(port);

@@ -158,7 +158,11 @@ function serveBuilder(y: Argv) {
     )
     .option(
       'drain-timeout',
-      durationOption('on SIGINT/SIGTERM, how long open connections get to finish', '10s', LIMITS_GROUP),
+      durationOption(
+        'on SIGINT/SIGTERM, how long open connections get to finish; also how long an exec: child may run after its input ended',
+        '10s',
+        LIMITS_GROUP,
+      ),
     )
     .option('max-accepts', {
       type: 'string',

@@ -26,6 +26,12 @@ const KILL_GRACE_MS = 2000;
 // A stderr line longer than this is logged in pieces: a child must not make us buffer without bound.
 const MAX_STDERR_LINE = 4096;
 const NEWLINE = Buffer.from('\n');
+// The child's replies go to the connection in batches of about this many bytes (headers counted), so that a
+// child printing tiny lines fast (`yes`) is paused within a batch of the connection's reply bound instead of
+// after a whole pipe read of them: 64 KiB of `y` lines is 32,768 replies.
+const REPLY_BATCH_BYTES = 16 * 1024;
+// What a reply costs besides its payload, for the batch size: the largest header.
+const REPLY_OVERHEAD = 4;
 
 /**
  * `exec:CMD`: one child process per connection, bridged both ways. Each message becomes a line on the
@@ -49,6 +55,10 @@ class ExecSession implements HandlerSession {
   readonly #exited: Promise<HandlerExit>;
   #exit: HandlerExit | undefined;
   #killTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  // The child's stdout is paused until the client takes the replies already queued; what it had written
+  // past the point where we stopped waits, undecoded, in #decoder.
+  #stdoutPaused = false;
 
   constructor(context: SessionContext, options: ExecHandlerOptions) {
     this.#context = context;
@@ -115,7 +125,8 @@ class ExecSession implements HandlerSession {
   }
 
   close(): void {
-    if (this.#exit) return;
+    if (this.#exit || this.#closed) return;
+    this.#closed = true;
     const child = this.#child;
     child.stdin.destroy();
     signalGroup(child, 'SIGTERM');
@@ -135,21 +146,60 @@ class ExecSession implements HandlerSession {
   }
 
   #fromChild(chunk: Buffer): void {
-    const replies: Buffer[] = [];
+    this.#decodeFromChild(chunk);
+  }
+
+  // Sends the child's output as replies, a batch at a time, until the connection says its client is not
+  // keeping up; then the child's stdout is paused and the rest stays in the decoder until 'drain'. The
+  // child, its pipe full, blocks: backpressure end to end, with at most a batch more than the connection's
+  // reply bound held here.
+  #decodeFromChild(chunk?: Buffer): void {
+    if (this.#closed) return;
+    let replies: Buffer[] = [];
+    let bytes = 0;
+    let blocked = false;
+    const onFrame = (frame: Buffer): boolean => {
+      replies.push(frame);
+      bytes += frame.length + REPLY_OVERHEAD;
+      if (bytes < REPLY_BATCH_BYTES) return true;
+      const batch = replies;
+      replies = [];
+      bytes = 0;
+      if (this.#context.send(batch)) return true;
+      blocked = true;
+      return false;
+    };
     try {
-      this.#decoder.push(chunk, (frame) => replies.push(frame));
+      if (chunk) this.#decoder.push(chunk, onFrame);
+      else this.#decoder.resume(onFrame);
     } catch (error) {
-      this.#send(replies);
+      if (replies.length > 0) this.#context.send(replies);
       this.#context.fail(error);
       return;
     }
-    this.#send(replies);
+    if (replies.length > 0 && !this.#context.send(replies)) blocked = true;
+    const stdout = this.#child.stdout;
+    if (blocked) {
+      if (!this.#stdoutPaused) {
+        this.#stdoutPaused = true;
+        stdout.pause();
+      }
+      void this.#context.waitForDrain().then(() => this.#decodeFromChild());
+    } else if (this.#stdoutPaused) {
+      this.#stdoutPaused = false;
+      stdout.resume();
+    }
   }
 
+  // The child is gone: whatever it wrote is sent, held back or not (at most one pipe read past the bound).
   #flushDecoder(): void {
     const replies: Buffer[] = [];
+    const collect = (frame: Buffer): void => {
+      replies.push(frame);
+    };
     try {
-      this.#decoder.end((frame) => replies.push(frame));
+      this.#decoder.resume(collect);
+      this.#decoder.end(collect);
     } catch (error) {
       this.#send(replies);
       this.#context.fail(error);
@@ -158,14 +208,8 @@ class ExecSession implements HandlerSession {
     this.#send(replies);
   }
 
-  // The client not keeping up pauses the child's output, which in turn blocks the child: backpressure
-  // end to end, nothing buffered here.
   #send(replies: Buffer[]): void {
-    if (replies.length === 0) return;
-    if (this.#context.send(replies)) return;
-    const stdout = this.#child.stdout;
-    stdout.pause();
-    void this.#context.waitForDrain().then(() => stdout.resume());
+    if (replies.length > 0) this.#context.send(replies);
   }
 }
 
