@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FileError } from '../errors.js';
-import { systemReason } from './inspect.js';
+import { FileError, systemReason } from '../errors.js';
 
 /** Private keys: owner read/write only (the CA key too; mkcert makes that one 0400). */
 export const KEY_FILE_MODE = 0o600;
@@ -54,7 +53,7 @@ export async function writeCertificateSet(files: readonly OutputFile[], options:
   try {
     for (const target of targets) {
       current = target;
-      const created = await fs.mkdir(dirname(target.path), { recursive: true });
+      const created = await makeDirectories(dirname(target.path));
       if (created !== undefined) createdDirs.push(created);
       temps.set(target.path, await writeTempFile(target.path, target.contents, target.mode));
     }
@@ -149,6 +148,29 @@ async function writeTempFile(path: string, contents: string | Uint8Array, mode: 
     throw error;
   }
   return temp;
+}
+
+// mkdir -p, returning the top folder it created. Node's recursive mkdir reports ENOENT when a folder cannot be
+// made on a read-only file system (it meets EROFS, then looks for the folder it could not make), and the user
+// would read "no such file". Making the top missing folder alone gets the real reason.
+async function makeDirectories(dir: string): Promise<string | undefined> {
+  try {
+    return await fs.mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    let top = dir;
+    while (dirname(top) !== top && !(await isPresent(dirname(top)))) top = dirname(top);
+    await fs.mkdir(top); // throws the real error: EROFS, EACCES, ENOTDIR…
+    await fs.mkdir(dir, { recursive: true });
+    return top;
+  }
+}
+
+async function isPresent(path: string): Promise<boolean> {
+  return fs.lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function siblingName(path: string, kind: 'tmp' | 'old'): string {
