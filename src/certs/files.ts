@@ -173,8 +173,50 @@ async function isPresent(path: string): Promise<boolean> {
   );
 }
 
+// `.server.key.<pid>-<random>.tmp`: the process id tells a later run whether the writer is still alive.
 function siblingName(path: string, kind: 'tmp' | 'old'): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.${kind}`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.${kind}`);
+}
+
+/**
+ * Deletes the temporary files that a writer of `paths` killed mid-write (SIGKILL, power loss) left next to
+ * them, and returns their paths. Files of a writer that still runs are kept; so are `.old` backups, which
+ * hold what a `--force` run was replacing.
+ */
+export async function removeStaleTempFiles(paths: readonly string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const path of paths.map((each) => resolve(each))) {
+    const dir = dirname(path);
+    const entries = await fs.readdir(dir).catch(() => [] as string[]);
+    for (const entry of entries) {
+      const match = tempFileOf(basename(path), entry);
+      if (!match || isRunning(match.pid)) continue;
+      await fs.rm(join(dir, entry), { force: true });
+      removed.push(join(dir, entry));
+    }
+  }
+  return removed;
+}
+
+// Names writeTempFile makes for `name`; ones without a process id come from versions that did not add it.
+function tempFileOf(name: string, entry: string): { pid: number | undefined } | undefined {
+  const prefix = `.${name}.`;
+  if (!entry.startsWith(prefix)) return undefined;
+  const match = /^(?:(\d+)-)?[0-9a-f]{8}\.tmp$/.exec(entry.slice(prefix.length));
+  if (!match) return undefined;
+  return { pid: match[1] === undefined ? undefined : Number(match[1]) };
+}
+
+function isRunning(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function rollBack(temps: Map<string, string>, placed: Placed[], createdDirs: string[]): Promise<void> {

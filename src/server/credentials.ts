@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { isInteractive, type Io } from '../cli/io.js';
 import { promptPassword } from '../cli/prompts.js';
@@ -44,7 +44,7 @@ export interface ServerCredentials {
 
 /**
  * Reads the server's certificate and key (the given ones, else ./certs/server.crt and server.key when
- * both exist), the chain and the client CA. Every failure is a FileError naming the file. An encrypted key
+ * both exist; one without the other is a FileError naming the missing one), the chain and the client CA. Every failure is a FileError naming the file. An encrypted key
  * takes its passphrase from `keyPassphraseFile`, or asks for it when a person is at a terminal.
  */
 export async function loadServerCredentials(paths: CredentialPaths, io: Io): Promise<ServerCredentials> {
@@ -53,7 +53,7 @@ export async function loadServerCredentials(paths: CredentialPaths, io: Io): Pro
   }
   let certFile = paths.cert;
   let keyFile = paths.key;
-  if (certFile === undefined && (await bothExist(io, DEFAULT_CERT_FILE, DEFAULT_KEY_FILE))) {
+  if (certFile === undefined && (await defaultPairExists(io))) {
     certFile = DEFAULT_CERT_FILE;
     keyFile = DEFAULT_KEY_FILE;
   }
@@ -147,12 +147,31 @@ async function readPassphrase(io: Io, file: string): Promise<string> {
   }
 }
 
-async function bothExist(io: Io, ...files: string[]): Promise<boolean> {
+// Both default files: use them; neither: an ephemeral certificate. One without the other is what an
+// interrupted gencert (or a half-finished copy) leaves, and falling back would hide it: stop and say which
+// file is missing.
+async function defaultPairExists(io: Io): Promise<boolean> {
+  const [hasCert, hasKey] = await Promise.all(
+    [DEFAULT_CERT_FILE, DEFAULT_KEY_FILE].map((file) => exists(io, file)),
+  );
+  if (hasCert && hasKey) return true;
+  if (!hasCert && !hasKey) return false;
+  const [present, missing] = hasCert
+    ? [DEFAULT_CERT_FILE, DEFAULT_KEY_FILE]
+    : [DEFAULT_KEY_FILE, DEFAULT_CERT_FILE];
+  throw new FileError(
+    `${missing} is missing, so ${present} cannot be used (make both again with tlsecho gencert --force, or pass --cert and --key)`,
+    { code: 'ERR_INCOMPLETE_CREDENTIALS' },
+  );
+}
+
+// Only "not there" counts as missing; a file that exists but cannot be read fails later with its reason.
+async function exists(io: Io, file: string): Promise<boolean> {
   try {
-    await Promise.all(files.map((file) => access(pathIn(io, file))));
+    await lstat(pathIn(io, file));
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }
 
