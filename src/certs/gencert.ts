@@ -83,7 +83,7 @@ export async function gencert(options: GencertOptions, io: Io): Promise<GencertR
       files: stale,
     });
   }
-  if (!options.force) refuseHalfSet(paths.cert, paths.key, label);
+  if (stale.length > 0 && !options.force) refuseHalfSet(paths.cert, paths.key, label);
   // Refuse before generating anything: an RSA-4096 key is seconds of work to throw away.
   await checkTargets(
     targets.map((path) => ({ path, label: label(path) })),
@@ -118,8 +118,9 @@ export async function gencert(options: GencertOptions, io: Io): Promise<GencertR
   return result;
 }
 
-// A certificate without its key (or the reverse) is what an interrupted run leaves: "already exists" alone
-// would read as if the set were whole.
+// A certificate without its key (or the reverse) next to an interrupted run's temporary files is a half set:
+// "already exists" alone would read as if the set were whole. (Without those files, a lone key may be the
+// user's own, and the plain "already exists" is the right words.)
 function refuseHalfSet(cert: string, key: string, label: (path: string) => string): void {
   const [hasCert, hasKey] = [existsSync(cert), existsSync(key)];
   if (hasCert === hasKey) return;
