@@ -109,3 +109,31 @@ export class InterruptedError extends TlsechoError {
 export function isTlsechoError(error: unknown): error is TlsechoError {
   return error instanceof TlsechoError;
 }
+
+/** A short reason for a failed file or stream operation, in words, without Node's errno prefix. */
+export function systemReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOTDIR':
+      return 'a parent in the path is not a directory';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EFBIG':
+      return 'file too large for the file size limit (ulimit -f)';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EIO':
+      return 'input/output error';
+    default:
+      return error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
+  }
+}

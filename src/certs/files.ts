@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FileError } from '../errors.js';
-import { systemReason } from './inspect.js';
+import { FileError, systemReason } from '../errors.js';
 
 /** Private keys: owner read/write only (the CA key too; mkcert makes that one 0400). */
 export const KEY_FILE_MODE = 0o600;
@@ -54,7 +53,7 @@ export async function writeCertificateSet(files: readonly OutputFile[], options:
   try {
     for (const target of targets) {
       current = target;
-      const created = await fs.mkdir(dirname(target.path), { recursive: true });
+      const created = await makeDirectories(dirname(target.path));
       if (created !== undefined) createdDirs.push(created);
       temps.set(target.path, await writeTempFile(target.path, target.contents, target.mode));
     }
@@ -151,8 +150,73 @@ async function writeTempFile(path: string, contents: string | Uint8Array, mode: 
   return temp;
 }
 
+// mkdir -p, returning the top folder it created. Node's recursive mkdir reports ENOENT when a folder cannot be
+// made on a read-only file system (it meets EROFS, then looks for the folder it could not make), and the user
+// would read "no such file". Making the top missing folder alone gets the real reason.
+async function makeDirectories(dir: string): Promise<string | undefined> {
+  try {
+    return await fs.mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    let top = dir;
+    while (dirname(top) !== top && !(await isPresent(dirname(top)))) top = dirname(top);
+    await fs.mkdir(top); // throws the real error: EROFS, EACCES, ENOTDIR…
+    await fs.mkdir(dir, { recursive: true });
+    return top;
+  }
+}
+
+async function isPresent(path: string): Promise<boolean> {
+  return fs.lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+// `.server.key.<pid>-<random>.tmp`: the process id tells a later run whether the writer is still alive.
 function siblingName(path: string, kind: 'tmp' | 'old'): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.${kind}`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.${kind}`);
+}
+
+/**
+ * Deletes the temporary files that a writer of `paths` killed mid-write (SIGKILL, power loss) left next to
+ * them, and returns their paths. Files of a writer that still runs are kept; so are `.old` backups, which
+ * hold what a `--force` run was replacing.
+ */
+export async function removeStaleTempFiles(paths: readonly string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const path of paths.map((each) => resolve(each))) {
+    const dir = dirname(path);
+    const entries = await fs.readdir(dir).catch(() => [] as string[]);
+    for (const entry of entries) {
+      const match = tempFileOf(basename(path), entry);
+      if (!match || isRunning(match.pid)) continue;
+      await fs.rm(join(dir, entry), { force: true });
+      removed.push(join(dir, entry));
+    }
+  }
+  return removed;
+}
+
+// Names writeTempFile makes for `name`; ones without a process id come from versions that did not add it.
+function tempFileOf(name: string, entry: string): { pid: number | undefined } | undefined {
+  const prefix = `.${name}.`;
+  if (!entry.startsWith(prefix)) return undefined;
+  const match = /^(?:(\d+)-)?[0-9a-f]{8}\.tmp$/.exec(entry.slice(prefix.length));
+  if (!match) return undefined;
+  return { pid: match[1] === undefined ? undefined : Number(match[1]) };
+}
+
+function isRunning(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function rollBack(temps: Map<string, string>, placed: Placed[], createdDirs: string[]): Promise<void> {

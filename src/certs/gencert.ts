@@ -1,8 +1,17 @@
 import { isIP } from 'node:net';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { FileError } from '../errors.js';
 import { startSpinner, useColor, type Io } from '../io.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { CERT_FILE_MODE, KEY_FILE_MODE, checkTargets, writeCertificateSet, type OutputFile } from './files.js';
+import {
+  CERT_FILE_MODE,
+  KEY_FILE_MODE,
+  checkTargets,
+  removeStaleTempFiles,
+  writeCertificateSet,
+  type OutputFile,
+} from './files.js';
 import {
   generateCa,
   generateSelfSigned,
@@ -66,6 +75,15 @@ export async function gencert(options: GencertOptions, io: Io): Promise<GencertR
   };
   const label = (path: string) => displayPath(path, io.cwd);
   const targets = [paths.cert, paths.key, ...(paths.chain ? [paths.chain] : [])];
+  // A gencert killed between placing the certificate and the key left temporary files; say which go.
+  const stale = await removeStaleTempFiles(targets);
+  if (stale.length > 0) {
+    logger.warn(`removed ${stale.map(label).join(', ')}, left by a gencert that was interrupted while writing`, {
+      event: 'stale-files-removed',
+      files: stale,
+    });
+  }
+  if (stale.length > 0 && !options.force) refuseHalfSet(paths.cert, paths.key, label);
   // Refuse before generating anything: an RSA-4096 key is seconds of work to throw away.
   await checkTargets(
     targets.map((path) => ({ path, label: label(path) })),
@@ -98,6 +116,19 @@ export async function gencert(options: GencertOptions, io: Io): Promise<GencertR
   if (options.json) io.stdout.write(`${JSON.stringify(result)}\n`);
   else io.stderr.write(formatSummary(result, io.cwd));
   return result;
+}
+
+// A certificate without its key (or the reverse) next to an interrupted run's temporary files is a half set:
+// "already exists" alone would read as if the set were whole. (Without those files, a lone key may be the
+// user's own, and the plain "already exists" is the right words.)
+function refuseHalfSet(cert: string, key: string, label: (path: string) => string): void {
+  const [hasCert, hasKey] = [existsSync(cert), existsSync(key)];
+  if (hasCert === hasKey) return;
+  const [present, missing] = hasCert ? [cert, key] : [key, cert];
+  throw new FileError(
+    `${label(present)} exists but ${label(missing)} is missing: an incomplete set, perhaps from an interrupted gencert (pass --force to replace it)`,
+    { code: 'ERR_FILE_EXISTS' },
+  );
 }
 
 async function generateWithSpinner(options: GencertOptions, io: Io): Promise<GeneratedCertificate> {

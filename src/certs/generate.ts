@@ -1,7 +1,7 @@
 import { createPrivateKey, randomBytes, X509Certificate as NodeX509Certificate, type webcrypto } from 'node:crypto';
 import { FileError, UsageError } from '../errors.js';
 import { fingerprintOfDer } from './fingerprint.js';
-import { DEFAULT_HOSTS, listHosts, sortHosts, type SubjectAltNames } from './hosts.js';
+import { DEFAULT_HOSTS, listHosts, parseIpAddress, sortHosts, type SubjectAltNames } from './hosts.js';
 import {
   DEFAULT_KEY_TYPE,
   exportPrivateKeyPem,
@@ -180,10 +180,47 @@ function leafExtensions(kind: 'server' | 'client', keyType: KeyType, sans: Subje
   ];
   const names = [
     ...sans.dns.map((value) => ({ type: 'dns' as const, value })),
-    ...sans.ip.map((value) => ({ type: 'ip' as const, value })),
+    ...sans.ip.map((value) => ({ type: 'ip' as const, value: toX509IpText(value) })),
   ];
-  if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
+  if (names.length > 0) {
+    const extension = new x509.SubjectAlternativeNameExtension(names, false);
+    checkIpBytes(extension, sans.ip);
+    extensions.push(extension);
+  }
   return extensions;
+}
+
+// The library's own IPv6 parser knows `::` but not a dotted IPv4 tail: it encoded `::1.2.3.4` as ::1 and
+// `::ffff:127.0.0.1` as ::ffff:127. Eight full hex groups are the one form it cannot misread.
+function toX509IpText(address: string): string {
+  const bytes = ipBytes(address);
+  if (bytes.length === 4) return address;
+  const groups: string[] = [];
+  for (let index = 0; index < bytes.length; index += 2) {
+    groups.push((((bytes[index] ?? 0) << 8) | (bytes[index + 1] ?? 0)).toString(16));
+  }
+  return groups.join(':');
+}
+
+// A certificate naming another address than the one asked for must never be written: decode the extension's
+// DER again and compare each address's bytes with the parsed ones (a failure here is a bug, so a plain Error).
+function checkIpBytes(extension: x509.SubjectAlternativeNameExtension, addresses: readonly string[]): void {
+  const decoded = new x509.SubjectAlternativeNameExtension(extension.rawData).names.items
+    .filter((name) => name.type === 'ip')
+    .map((name) => parseIpAddress(name.value));
+  addresses.forEach((address, index) => {
+    const expected = Buffer.from(ipBytes(address));
+    const actual = decoded[index];
+    if (actual === undefined || !expected.equals(actual)) {
+      throw new Error(`the subjectAltName for ${address} does not hold its ${expected.length} address bytes`);
+    }
+  });
+}
+
+function ipBytes(address: string): Uint8Array {
+  const bytes = parseIpAddress(address);
+  if (bytes === undefined) throw new Error(`not an IP address: ${address}`);
+  return bytes;
 }
 
 async function authorityKeyIdentifier(issuerCert: x509.X509Certificate): Promise<x509.Extension> {

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../errors.js';
 
 /** The names a certificate covers, sorted by SAN type as mkcert does: DNS names first, then IP addresses. */
@@ -27,9 +27,17 @@ export function sortHosts(hosts: readonly string[]): SubjectAltNames {
     const host = raw.trim();
     if (host === '') continue;
     const address = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-    if (isIP(address) !== 0) {
-      if (!ip.includes(address.toLowerCase())) ip.push(address.toLowerCase());
+    const bytes = parseIpAddress(address);
+    if (bytes !== undefined) {
+      // One spelling per address (::1 and 0:0::1 are the same SAN), and the one the certificate will show.
+      const canonical = formatIpAddress(bytes);
+      if (!ip.includes(canonical)) ip.push(canonical);
       continue;
+    }
+    if (isIPv6(address)) {
+      // Node accepts a zone (fe80::1%eth0), but a zone names an interface of one machine, not part of the
+      // address; RFC 5280 section 4.2.1.6 has room for the 16 address bytes only.
+      throw new UsageError(`invalid host '${host}': a zone index (${address.slice(address.indexOf('%'))}) cannot go in a certificate`);
     }
     const name = normaliseDnsName(host);
     if (!dns.includes(name)) dns.push(name);
@@ -38,6 +46,61 @@ export function sortHosts(hosts: readonly string[]): SubjectAltNames {
     throw new UsageError('no host names given: pass at least one --host (a DNS name or an IP address)');
   }
   return { dns, ip };
+}
+
+const IPV6_GROUPS = 8;
+
+/**
+ * The bytes of an IP address as a certificate holds them (RFC 5280 section 4.2.1.6): 4 for IPv4, 16 for IPv6,
+ * including the forms with `::` and a dotted IPv4 tail (`::ffff:127.0.0.1`, `64:ff9b::1.2.3.4`). Undefined
+ * for anything else, an IPv6 zone index (`%eth0`) included. Node's own parser decides what is an address;
+ * this only turns an address it accepted into bytes.
+ */
+export function parseIpAddress(text: string): Uint8Array | undefined {
+  if (isIPv4(text)) return Uint8Array.from(text.split('.').map(Number));
+  if (!isIPv6(text) || text.includes('%')) return undefined;
+  let hex = text;
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    // The dotted tail stands for the last two groups (RFC 4291 section 2.2, form 3).
+    const [a = 0, b = 0, c = 0, d = 0] = tail.split('.').map(Number);
+    hex = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [left = '', right] = hex.split('::');
+  const groupsOf = (part: string) => (part === '' ? [] : part.split(':'));
+  const head = groupsOf(left);
+  const rest = right === undefined ? [] : groupsOf(right);
+  const zeros = right === undefined ? [] : new Array<string>(IPV6_GROUPS - head.length - rest.length).fill('0');
+  const groups = [...head, ...zeros, ...rest];
+  const bytes = new Uint8Array(2 * IPV6_GROUPS);
+  groups.forEach((group, index) => {
+    const value = parseInt(group, 16);
+    bytes[2 * index] = value >> 8;
+    bytes[2 * index + 1] = value & 0xff;
+  });
+  return bytes;
+}
+
+/**
+ * The text form of 4 or 16 address bytes: dotted IPv4, or IPv6 as RFC 5952 section 4 writes it (lowercase,
+ * no leading zeros, the longest run of two or more zero groups, the first of equals, shortened to `::`).
+ */
+export function formatIpAddress(bytes: Uint8Array): string {
+  if (bytes.length === 4) return [...bytes].join('.');
+  const groups: number[] = [];
+  for (let index = 0; index < bytes.length; index += 2) groups.push(((bytes[index] ?? 0) << 8) | (bytes[index + 1] ?? 0));
+  let bestStart = -1;
+  let bestLength = 1; // a single zero group is written as 0, never ::
+  for (let start = 0; start < groups.length; ) {
+    let end = start;
+    while (end < groups.length && groups[end] === 0) end++;
+    if (end - start > bestLength) [bestStart, bestLength] = [start, end - start];
+    start = end === start ? start + 1 : end;
+  }
+  const hex = (part: number[]) => part.map((group) => group.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
 /** All names in SAN order, e.g. for logs and the `--json` result. */

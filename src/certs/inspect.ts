@@ -1,9 +1,10 @@
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { FileError } from '../errors.js';
+import { FileError, systemReason } from '../errors.js';
 import { fingerprintOfDer, fingerprintOfPem } from './fingerprint.js';
 
 export { parsePin } from './fingerprint.js';
+export { systemReason } from '../errors.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
 const CERTIFICATE_LABEL = 'CERTIFICATE';
@@ -201,32 +202,6 @@ async function readTextFile(path: string, what: string, label: string): Promise<
     return await readFile(path, 'utf8');
   } catch (error) {
     throw new FileError(`cannot read ${what} ${label}: ${systemReason(error)}`, { cause: error });
-  }
-}
-
-/** A short reason for a failed file operation, without Node's errno prefix. */
-export function systemReason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory';
-    case 'ENOTDIR':
-      return 'a parent in the path is not a directory';
-    case 'ENOSPC':
-      return 'no space left on the device';
-    case 'EDQUOT':
-      return 'disk quota exceeded';
-    case 'EFBIG':
-      return 'file too large for the file size limit (ulimit -f)';
-    case 'EROFS':
-      return 'read-only file system';
-    default:
-      return reasonOf(error);
   }
 }
 

@@ -1,12 +1,14 @@
-import { access, readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { KeyObject } from 'node:crypto';
 import { isInteractive, type Io } from '../io.js';
 import {
+  fingerprintOf,
   keyMatchesCertificate,
-  loadCertificate,
   loadCertificateBundle,
   loadPrivateKey,
   systemReason,
+  type LoadedCertificate,
 } from '../certs/inspect.js';
 import { FileError, UsageError, isTlsechoError } from '../errors.js';
 
@@ -34,12 +36,14 @@ export interface ServerCredentials {
   clientCa?: string;
   /** Which files the certificate and key came from, for the log. */
   certFile?: string;
+  /** How many certificates are sent after the server's own (from the --cert file and --ca-chain). */
+  chainLength?: number;
   keyFile?: string;
 }
 
 /**
  * Reads the server's certificate and key (the given ones, else ./certs/server.crt and server.key when
- * both exist), the chain and the client CA. Every failure is a FileError naming the file. An encrypted key
+ * both exist; one without the other is a FileError naming the missing one), the chain and the client CA. Every failure is a FileError naming the file. An encrypted key
  * takes its passphrase from `keyPassphraseFile`, or asks for it when a person is at a terminal.
  */
 export async function loadServerCredentials(paths: CredentialPaths, io: Io): Promise<ServerCredentials> {
@@ -48,23 +52,23 @@ export async function loadServerCredentials(paths: CredentialPaths, io: Io): Pro
   }
   let certFile = paths.cert;
   let keyFile = paths.key;
-  if (certFile === undefined && (await bothExist(io, DEFAULT_CERT_FILE, DEFAULT_KEY_FILE))) {
+  if (certFile === undefined && (await defaultPairExists(io))) {
     certFile = DEFAULT_CERT_FILE;
     keyFile = DEFAULT_KEY_FILE;
   }
   const credentials: ServerCredentials = {};
+  const sent = new Set<string>();
   if (certFile !== undefined && keyFile !== undefined) {
-    const cert = await loadCertificate(pathIn(io, certFile), 'certificate');
+    // A full-chain file (leaf, then intermediates: what nginx's ssl_certificate and HAProxy's crt take) is
+    // sent whole; clients that trust only the root need the intermediates to build a path to it.
+    const chain = await loadCertificateBundle(pathIn(io, certFile), 'certificate');
     const passphrase =
       paths.keyPassphraseFile === undefined ? undefined : await readPassphrase(io, paths.keyPassphraseFile);
     const key = await loadKey(io, keyFile, passphrase, paths.json ?? false);
-    if (!keyMatchesCertificate(cert.pem, key.key)) {
-      throw new FileError(`${keyFile} is not the private key of ${certFile}`, {
-        code: 'ERR_KEY_MISMATCH',
-        hint: 'pass the key that was made with this certificate',
-      });
-    }
-    credentials.cert = cert.pem;
+    checkKeyMatchesLeaf(chain, key.key, certFile, keyFile);
+    credentials.cert = chain.map((entry) => entry.pem).join('');
+    credentials.chainLength = chain.length - 1;
+    for (const entry of chain) sent.add(fingerprintOf(entry.cert.raw));
     credentials.key = key.pem;
     if (key.passphrase !== undefined) credentials.passphrase = key.passphrase;
     credentials.certFile = certFile;
@@ -72,7 +76,10 @@ export async function loadServerCredentials(paths: CredentialPaths, io: Io): Pro
   }
   if (paths.caChain !== undefined) {
     const chain = await loadCertificateBundle(pathIn(io, paths.caChain), 'certificate chain');
-    credentials.caChain = chain.map((entry) => entry.pem).join('');
+    // A certificate already in the --cert file is not sent twice.
+    const extra = chain.filter((entry) => !sent.has(fingerprintOf(entry.cert.raw)));
+    if (extra.length > 0) credentials.caChain = extra.map((entry) => entry.pem).join('');
+    credentials.chainLength = (credentials.chainLength ?? 0) + extra.length;
   }
   if (paths.clientCa !== undefined) {
     const cas = await loadCertificateBundle(pathIn(io, paths.clientCa), 'CA certificate');
@@ -81,12 +88,35 @@ export async function loadServerCredentials(paths: CredentialPaths, io: Io): Pro
   return credentials;
 }
 
+// The key belongs to the first certificate of the file, the one the server presents. A file whose leaf
+// comes later (intermediates first) would make TLS present the wrong certificate: say so instead.
+function checkKeyMatchesLeaf(
+  chain: LoadedCertificate[],
+  key: KeyObject,
+  certFile: string,
+  keyFile: string,
+): void {
+  const [leaf, ...rest] = chain;
+  if (leaf !== undefined && keyMatchesCertificate(leaf.pem, key)) return;
+  const position = rest.findIndex((entry) => keyMatchesCertificate(entry.pem, key));
+  if (position >= 0) {
+    throw new FileError(
+      `${keyFile} belongs to certificate ${position + 2} of ${certFile}, not the first: the server's own certificate must come first, then its chain`,
+      { code: 'ERR_KEY_MISMATCH' },
+    );
+  }
+  throw new FileError(`${keyFile} is not the private key of ${certFile}`, {
+    code: 'ERR_KEY_MISMATCH',
+    hint: 'pass the key that was made with this certificate',
+  });
+}
+
 async function loadKey(
   io: Io,
   keyFile: string,
   passphrase: string | undefined,
   json: boolean,
-): Promise<{ pem: string; key: import('node:crypto').KeyObject; passphrase?: string }> {
+): Promise<{ pem: string; key: KeyObject; passphrase?: string }> {
   const path = pathIn(io, keyFile);
   try {
     const loaded = await loadPrivateKey(path, { passphrase });
@@ -116,12 +146,31 @@ async function readPassphrase(io: Io, file: string): Promise<string> {
   }
 }
 
-async function bothExist(io: Io, ...files: string[]): Promise<boolean> {
+// Both default files: use them; neither: an ephemeral certificate. One without the other is what an
+// interrupted gencert (or a half-finished copy) leaves, and falling back would hide it: stop and say which
+// file is missing.
+async function defaultPairExists(io: Io): Promise<boolean> {
+  const [hasCert, hasKey] = await Promise.all(
+    [DEFAULT_CERT_FILE, DEFAULT_KEY_FILE].map((file) => exists(io, file)),
+  );
+  if (hasCert && hasKey) return true;
+  if (!hasCert && !hasKey) return false;
+  const [present, missing] = hasCert
+    ? [DEFAULT_CERT_FILE, DEFAULT_KEY_FILE]
+    : [DEFAULT_KEY_FILE, DEFAULT_CERT_FILE];
+  throw new FileError(
+    `${missing} is missing, so ${present} cannot be used (make both again with tlsecho gencert --force, or pass --cert and --key)`,
+    { code: 'ERR_INCOMPLETE_CREDENTIALS' },
+  );
+}
+
+// Only "not there" counts as missing; a file that exists but cannot be read fails later with its reason.
+async function exists(io: Io, file: string): Promise<boolean> {
   try {
-    await Promise.all(files.map((file) => access(pathIn(io, file))));
+    await lstat(pathIn(io, file));
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }
 

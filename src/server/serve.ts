@@ -139,11 +139,15 @@ function announce(
       command: connect,
     });
   } else {
-    log.info(`certificate ${credentials.certFile ?? ''} (${certificate.fingerprint})`, {
+    const chain = credentials.chainLength ?? 0;
+    const sentWith =
+      chain === 0 ? '' : `, sent with ${chain} chain ${chain === 1 ? 'certificate' : 'certificates'}`;
+    log.info(`certificate ${credentials.certFile ?? ''} (${certificate.fingerprint})${sentWith}`, {
       event: 'certificate',
       ephemeral: false,
       file: credentials.certFile,
       fingerprint: certificate.fingerprint,
+      chain,
     });
   }
   const mtls = credentials.clientCa !== undefined ? ', client certificates required' : '';

@@ -4,6 +4,7 @@ import { expect, test } from 'vitest';
 import {
   CERT_FILE_MODE,
   KEY_FILE_MODE,
+  removeStaleTempFiles,
   writeCertificateSet,
   writeFileAtomic,
   type OutputFile,
@@ -136,4 +137,21 @@ test('writeFileAtomic replaces a file in one step with the requested mode', asyn
   expect(await readFile(path, 'utf8')).toBe('new');
   expect(await modeOf(path)).toBe(0o600);
   expect(await readdir(dir)).toEqual(['pin.txt']);
+});
+
+test('removeStaleTempFiles deletes what dead writers left and keeps the files of one that runs', async () => {
+  const dir = await makeTempDir();
+  // Above any Linux pid_max (2^22), so no process has it.
+  const deadPid = 99_999_999;
+  const names = {
+    dead: `.server.key.${deadPid}-0badf00d.tmp`,
+    older: '.server.crt.c35bd13d.tmp', // the form before the process id was part of the name
+    running: `.server.key.${process.pid}-12345678.tmp`,
+    backup: `.server.key.${deadPid}-0badf00d.old`,
+    other: `.other.key.${deadPid}-0badf00d.tmp`,
+  };
+  for (const name of Object.values(names)) await writeFile(join(dir, name), 'x');
+  const removed = await removeStaleTempFiles([join(dir, 'server.crt'), join(dir, 'server.key')]);
+  expect(removed.sort()).toEqual([join(dir, names.older), join(dir, names.dead)].sort());
+  expect((await readdir(dir)).sort()).toEqual([names.backup, names.other, names.running].sort());
 });

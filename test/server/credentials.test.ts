@@ -38,10 +38,16 @@ describe('loadServerCredentials', () => {
     expect(await loadServerCredentials({}, createMemoryIo({ cwd: dir }))).toEqual({});
   });
 
-  test('certs/server.crt and server.key are used when both exist, and only then', async () => {
+  test('certs/server.crt and server.key are used when both exist; one without the other names the missing one', async () => {
     const pki = await testPki();
     const onlyCert = await dirWith({ 'certs/server.crt': pki.server.certPem });
-    expect(await loadServerCredentials({}, createMemoryIo({ cwd: onlyCert }))).toEqual({});
+    await expect(loadServerCredentials({}, createMemoryIo({ cwd: onlyCert }))).rejects.toThrow(
+      `${join('certs', 'server.key')} is missing, so ${join('certs', 'server.crt')} cannot be used`,
+    );
+    const onlyKey = await dirWith({ 'certs/server.key': pki.server.keyPem });
+    await expect(loadServerCredentials({}, createMemoryIo({ cwd: onlyKey }))).rejects.toThrow(
+      `${join('certs', 'server.crt')} is missing, so ${join('certs', 'server.key')} cannot be used`,
+    );
     const both = await dirWith({
       'certs/server.crt': pki.server.certPem,
       'certs/server.key': pki.server.keyPem,

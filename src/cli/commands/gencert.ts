@@ -219,10 +219,8 @@ export function toGencertOptions(argv: GencertArgs): GencertOptions {
     kind,
     outDir: argv.out ?? DEFAULT_OUT_DIR,
     name,
-    hosts: (argv.host ?? [])
-      .flatMap((value) => value.split(','))
-      .map((host) => host.trim())
-      .filter(Boolean),
+    // Empty entries stay: `--host ''` must fail (no names given), not fall back to the default names.
+    hosts: (argv.host ?? []).flatMap((value) => value.split(',')).map((host) => host.trim()),
     // A client certificate is its holder's identity: name it after --name unless --cn says otherwise.
     cn: argv.cn ?? (kind === 'client' ? name : undefined),
     days: argv.days,

@@ -104,7 +104,8 @@ function serveBuilder(y: Argv) {
     })
     .option('cert', {
       type: 'string',
-      describe: 'certificate file (PEM); default certs/server.crt if it exists, else an ephemeral one',
+      describe:
+        'certificate file (PEM), then any intermediates; default certs/server.crt with certs/server.key if both exist, else an ephemeral one',
       group: TLS_GROUP,
     })
     .option('key', { type: 'string', describe: 'private key file (PEM) of --cert', group: TLS_GROUP })
