@@ -24,7 +24,7 @@ describe('main in-process', () => {
     const io = createMemoryIo();
     expect(await main(['serve', '--frobnicate'], io)).toBe(ExitCode.USAGE);
     expect(io.errors()).toMatch(
-      /^tlsecho: Unknown argument: frobnicate\nhint: see 'tlsecho serve --help'\n$/,
+      /^tlsecho: unknown option --frobnicate\nhint: see 'tlsecho serve --help'\n$/,
     );
   });
 

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { sendCommand, toSendOptions, type SendArgs } from '../../src/cli/commands/send.js';
+import { toSendOptions, type SendArgs } from '../../src/cli/commands/send.js';
 import type { SendOptions } from '../../src/client/send.js';
 import { runCli } from '../helpers/run-cli.js';
-import { parseCommandArgs } from '../helpers/parse-command.js';
-import { createMemoryIo } from '../helpers/memory-io.js';
+import { expectUsageError, parseThroughMain } from '../helpers/parse-command.js';
 import { frame, startSilentTcpServer, startTestServer, unusedPort } from '../client/helpers/framed-server.js';
 import { makeSharedTestPki, makeTestPki } from '../client/helpers/pki.js';
 import { startServeChild, type ServeChild } from '../client/helpers/serve-child.js';
@@ -280,7 +279,7 @@ describe('tlsecho send exit codes', () => {
 
 describe('send flags → options', () => {
   const parse = async (args: string[]): Promise<SendOptions> =>
-    toSendOptions(await parseCommandArgs<SendArgs>(sendCommand(createMemoryIo()), args));
+    parseThroughMain<SendArgs, SendOptions>('send', args, toSendOptions);
 
   test.each<[string[], Partial<SendOptions>]>([
     [
@@ -321,9 +320,9 @@ describe('send flags → options', () => {
     [['h:1', '--count', '0'], /invalid --count 0/],
     [['h:1', '--packet', '1', '--max-frame', '300'], /above the 255-byte limit/],
     [['h:1', '-k', '--pin', `sha256:${'0'.repeat(64)}`], /insecure.*pin/],
-    [['h:1', '--format', 'json'], /Invalid values/],
+    [['h:1', '--format', 'json'], "invalid --format 'json': expected text, etf"],
     [['h:1', '--format', 'etf', '--raw-in'], /--format etf and --raw-in cannot go together/],
   ])('refuses %j', async (args, message) => {
-    await expect(parse(args)).rejects.toThrow(message);
+    await expectUsageError(parse(args), message);
   });
 });
