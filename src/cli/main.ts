@@ -58,7 +58,8 @@ export function buildParser(argv: string[], io: Io, commands = allCommands(io)):
       if (error instanceof Error && error.name !== 'YError') throw error;
       const command = commandOf(argv);
       // getOptions is yargs' own (not in its typings): by now the parser holds the failing command's options.
-      const keys = (parser as unknown as { getOptions?(): { key: Record<string, unknown> } }).getOptions?.().key;
+      const keys = (parser as unknown as { getOptions?(): { key: Record<string, unknown> } }).getOptions?.()
+        .key;
       throw describeUsageFailure(restoreOperands(message ?? error?.message ?? ''), {
         argv,
         command,

@@ -61,10 +61,9 @@ function describeUnknown(names: string[], context: UsageContext, help: string): 
     if (context.command === undefined) {
       const asOption = ['help', 'version'].includes(first) ? ` (did you mean tlsecho --${first}?)` : '';
       const near = asOption ? undefined : closest(first, context.commandNames);
-      return new UsageError(
-        `unknown command '${first}'${asOption}${near ? `: did you mean ${near}?` : ''}`,
-        { hint: "see 'tlsecho --help'" },
-      );
+      return new UsageError(`unknown command '${first}'${asOption}${near ? `: did you mean ${near}?` : ''}`, {
+        hint: "see 'tlsecho --help'",
+      });
     }
     const more = unique.length > 1 ? ` (and ${unique.length - 1} more)` : '';
     return new UsageError(`unexpected argument '${first}'${more}`, { hint: help });

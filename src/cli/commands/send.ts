@@ -81,8 +81,8 @@ export const sendCommand = (io: Io): CommandModule<object, SendArgs> => ({
         describe: 'read the messages from this file (one per line, or as --null/--whole/--raw-in say)',
         group: 'Input:',
       })
+      // No -n: in bench, -n is --messages (messages in all), and a short flag has one meaning everywhere.
       .option('count', {
-        alias: 'n',
         type: 'number',
         default: 1,
         describe: 'send the messages this many times over (a quick smoke load)',
