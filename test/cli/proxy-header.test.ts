@@ -54,8 +54,8 @@ describe('send --expect-echo against serve --proxy-protocol', () => {
     expect(r.code).toBe(5);
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n')).toEqual([
-      `tlsecho: 127.0.0.1:${shared.server.port} closed the connection during the TLS handshake`,
-      'hint: is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
+      `tlsecho: 127.0.0.1:${shared.server.port} closed the connection during the TLS handshake: the server may be full (serve --max-connections), or refusing this client`,
+      'hint: try again later if the server is busy; otherwise, is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
       '',
     ]);
     await expect
