@@ -100,7 +100,9 @@ export class FrameTooLargeError extends ProtocolError {
 function headerAsText(length: number, headerSize: number): string {
   const bytes = Buffer.alloc(headerSize);
   bytes.writeUIntBE(length, 0, headerSize);
-  return bytes.every((byte) => (byte >= 0x20 && byte < 0x7f) || byte === 0x09 || byte === 0x0a || byte === 0x0d)
+  return bytes.every(
+    (byte) => (byte >= 0x20 && byte < 0x7f) || byte === 0x09 || byte === 0x0a || byte === 0x0d,
+  )
     ? bytes.toString('latin1')
     : '';
 }

@@ -137,10 +137,13 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
       finish(describeSocketError(error, target, tcpConnectedAt === undefined ? 'connect' : 'handshake'));
     const onClose = () =>
       finish(
-        new TlsFailureError(`${target} closed the connection during the TLS handshake: the server may be full (serve --max-connections), or refusing this client`, {
-          code: 'ERR_HANDSHAKE_RESET',
-          hint: 'try again later if the server is busy; otherwise, is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
-        }),
+        new TlsFailureError(
+          `${target} closed the connection during the TLS handshake: the server may be full (serve --max-connections), or refusing this client`,
+          {
+            code: 'ERR_HANDSHAKE_RESET',
+            hint: 'try again later if the server is busy; otherwise, is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
+          },
+        ),
       );
     const onAbort = () => finish(abortReason(signal!));
     const timer = setTimeout(() => {

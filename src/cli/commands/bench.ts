@@ -125,6 +125,7 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
         alias: 'p',
         type: 'number',
         describe: 'port, when the target is only a host (default 7000)',
+        group: 'Connection:',
       })
       .option('connections', {
         alias: 'c',
