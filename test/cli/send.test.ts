@@ -168,7 +168,8 @@ describe('tlsecho send exit codes', () => {
     expect(r.code).toBe(6);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
-      `tlsecho: timed out after 300ms waiting for replies from 127.0.0.1:${server.port}: got 0 of 1\n`,
+      `tlsecho: timed out after 300ms waiting for replies from 127.0.0.1:${server.port}: got 0 of 1\n` +
+        'hint: no reply at all: if the server frames messages differently (e.g. Erlang {packet, 4}, or lines), match it with --packet (this run: --packet 4)\n',
     );
   });
 
