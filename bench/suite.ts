@@ -49,7 +49,7 @@ const WORKLOADS: Workload[] = [
   {
     id: 'pingpong-64b',
     title: '64 B ping-pong, 1 connection',
-    args: ['-c', '1', '-s', '64', '-p', '1'],
+    args: ['-c', '1', '-s', '64', '--pipeline', '1'],
     metric: 'messagesPerSecond',
     unit: 'msgs/s',
     target: { ratio: 1.0 },
@@ -57,7 +57,7 @@ const WORKLOADS: Workload[] = [
   {
     id: 'pipelined-1k',
     title: '1 KiB pipelined 32 deep, 1 connection',
-    args: ['-c', '1', '-s', '1KiB', '-p', '32'],
+    args: ['-c', '1', '-s', '1KiB', '--pipeline', '32'],
     metric: 'messagesPerSecond',
     unit: 'msgs/s',
     target: { ratio: 1.0 },
@@ -65,7 +65,7 @@ const WORKLOADS: Workload[] = [
   {
     id: 'conns50-1k',
     title: '50 connections × 1 KiB ping-pong',
-    args: ['-c', '50', '-s', '1KiB', '-p', '1'],
+    args: ['-c', '50', '-s', '1KiB', '--pipeline', '1'],
     metric: 'messagesPerSecond',
     unit: 'msgs/s',
     target: { ratio: 1.0 },
@@ -73,7 +73,7 @@ const WORKLOADS: Workload[] = [
   {
     id: 'pipelined-64k',
     title: '64 KiB pipelined 8 deep, 1 connection',
-    args: ['-c', '1', '-s', '64KiB', '-p', '8'],
+    args: ['-c', '1', '-s', '64KiB', '--pipeline', '8'],
     metric: 'mbPerSecondIn',
     unit: 'MB/s',
     target: { ratio: 1.0 },

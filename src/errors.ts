@@ -72,15 +72,39 @@ export class FrameTooLargeError extends ProtocolError {
     readonly length: number,
     readonly maxFrame: number,
     direction: 'received' | 'send' = 'received',
+    /** The size of the header that declared `length`, when received: to recognise text sent unframed. */
+    headerSize?: number,
   ) {
+    const text = direction === 'received' && headerSize !== undefined ? headerAsText(length, headerSize) : '';
     super(
       direction === 'received'
-        ? `peer declared a ${length}-byte frame, above the ${maxFrame}-byte maximum`
+        ? `peer declared a ${length}-byte frame, above the ${maxFrame}-byte maximum` +
+            (text
+              ? `; its ${headerSize} header bytes read ${JSON.stringify(text)}, which looks like unframed text (--packet line is for newline-delimited text)`
+              : '')
         : `cannot send a ${length}-byte message: the maximum frame is ${maxFrame} bytes`,
       'ERR_FRAME_TOO_LARGE',
-      direction === 'received' ? { hint: 'raise --max-frame if the peer is honest' } : undefined,
+      direction === 'received'
+        ? {
+            hint: text
+              ? 'the peer seems to send lines of text: use --packet line on both sides, or frame the messages'
+              : 'raise --max-frame if the peer is honest',
+          }
+        : undefined,
     );
   }
+}
+
+// The most common framing mistake is text sent to a {packet, N} peer: its first N characters are read as a
+// length ("hell" is 1,751,477,356). When every header byte is printable, say so.
+function headerAsText(length: number, headerSize: number): string {
+  const bytes = Buffer.alloc(headerSize);
+  bytes.writeUIntBE(length, 0, headerSize);
+  return bytes.every(
+    (byte) => (byte >= 0x20 && byte < 0x7f) || byte === 0x09 || byte === 0x0a || byte === 0x0d,
+  )
+    ? bytes.toString('latin1')
+    : '';
 }
 
 /** The stream ended inside a frame. */

@@ -4,18 +4,34 @@ import { UsageError } from './errors.js';
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i;
 
+/**
+ * The longest duration a timer can wait: Node.js clamps a longer setTimeout to 1 ms (with a
+ * TimeoutOverflowWarning), so `--timeout 3000000s` would time out at once. 2^31-1 ms is 596h 31m.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 /** Parses a duration into milliseconds. Throws UsageError naming the value on anything else. */
 export function parseDuration(value: string | number, what = 'duration'): number {
+  let ms: number;
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) throw new UsageError(`invalid ${what} '${value}'`);
-    return Math.round(value * 1000);
+    ms = Math.round(value * 1000);
+  } else {
+    const match = DURATION_PATTERN.exec(value.trim());
+    if (!match) {
+      throw new UsageError(
+        `invalid ${what} '${value}': use a number with ms, s, m or h (e.g. 500ms, 10s, 2m)`,
+      );
+    }
+    const unit = (match[2] ?? 's').toLowerCase();
+    ms = Math.round(Number(match[1]) * DURATION_UNITS_MS[unit]!);
   }
-  const match = DURATION_PATTERN.exec(value.trim());
-  if (!match) {
-    throw new UsageError(`invalid ${what} '${value}': use a number with ms, s, m or h (e.g. 500ms, 10s, 2m)`);
+  if (ms > MAX_DURATION_MS) {
+    throw new UsageError(
+      `invalid ${what} '${value}': the longest is ${formatDuration(MAX_DURATION_MS)} (about 24.8 days)`,
+    );
   }
-  const unit = (match[2] ?? 's').toLowerCase();
-  return Math.round(Number(match[1]) * DURATION_UNITS_MS[unit]!);
+  return ms;
 }
 
 // Sizes: binary units as in `64KiB`, `8MiB`; SI `kB`/`MB` are powers of ten; a bare number is bytes.
@@ -65,9 +81,13 @@ export function formatSize(bytes: number): string {
   return `${Number(value.toFixed(1))} ${units[unit]}`;
 }
 
-/** `1500` → `1.5s`, for logs. */
+/** `1500` → `1.5s`, `119999` → `2m0s`, `3600000` → `1h0m0s`, for logs. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
-  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+  if (ms < 59_950) return `${Number((ms / 1000).toFixed(1))}s`;
+  // Round to whole seconds first, so that 119.999 s is 2m0s and never 1m60s.
+  const seconds = Math.round(ms / 1000);
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${seconds % 60}s`;
+  return `${Math.floor(minutes / 60)}h${minutes % 60}m${seconds % 60}s`;
 }

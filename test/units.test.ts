@@ -47,3 +47,19 @@ test('formats sizes and durations for logs', () => {
   expect(formatDuration(1500)).toBe('1.5s');
   expect(formatDuration(125_000)).toBe('2m5s');
 });
+
+test('a duration just under a whole minute rounds up into the minutes, never to 60 seconds', () => {
+  expect(formatDuration(119_999)).toBe('2m0s');
+  expect(formatDuration(59_999)).toBe('1m0s');
+  expect(formatDuration(59_900)).toBe('59.9s');
+  expect(formatDuration(3_600_000)).toBe('1h0m0s');
+  expect(formatDuration(2 ** 31 - 1)).toBe('596h31m24s');
+});
+
+test('refuses a duration longer than a timer can wait, instead of timing out at once', () => {
+  expect(parseDuration('596h')).toBe(596 * 3_600_000);
+  expect(() => parseDuration('3000000s', '--timeout')).toThrow(
+    "invalid --timeout '3000000s': the longest is 596h31m24s (about 24.8 days)",
+  );
+  expect(() => parseDuration(3_000_000, '--timeout')).toThrow(UsageError);
+});

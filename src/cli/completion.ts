@@ -32,3 +32,20 @@ function isOptionName(parser: Argv, word: string): boolean {
   const options = (parser as unknown as { getOptions?(): { key: Record<string, unknown> } }).getOptions?.();
   return options !== undefined && Object.hasOwn(options.key, name);
 }
+
+/** `tlsecho completion --help`: yargs' completion command has no help of its own and would print the script. */
+export const COMPLETION_HELP = `tlsecho completion
+
+print a bash/zsh completion script on stdout: the bash script, or the zsh script when $SHELL names zsh
+
+It completes commands, options, and the values of options that have a fixed set (such as --output).
+
+Install it for bash (with bash-completion, it loads on first use):
+  mkdir -p ~/.local/share/bash-completion/completions
+  tlsecho completion > ~/.local/share/bash-completion/completions/tlsecho
+or, without bash-completion: tlsecho completion >> ~/.bashrc
+
+For zsh, save it and source it from ~/.zshrc after compinit:
+  SHELL=zsh tlsecho completion > ~/.tlsecho-completion.zsh
+  source ~/.tlsecho-completion.zsh
+`;

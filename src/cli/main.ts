@@ -2,23 +2,24 @@ import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { allCommands } from './commands/index.js';
-import { completeWords } from './completion.js';
+import { COMPLETION_HELP, completeWords } from './completion.js';
 import { loadHelpLayout, mayPrintHelp } from './help-layout.js';
 import { renderHelpOnlyWhenShown } from './lazy-help.js';
 import { withTerminalCapabilities } from './terminal-capabilities.js';
+import { describeUsageFailure } from './usage-errors.js';
 import { VERSION } from './version.js';
 import type { Io } from '../io.js';
 
 export { VERSION } from './version.js';
 
 /** Builds the whole command line: global flags, the subcommands, and the rules that turn yargs failures into usage errors. */
-export function buildParser(argv: string[], io: Io): Argv {
+export function buildParser(argv: string[], io: Io, commands = allCommands(io)): Argv {
   const parser: Argv = yargs(argv)
     .scriptName('tlsecho')
     .usage(
       '$0 <command> [options]\n\nTLS framed messaging: Erlang {packet, N} frames over TLS, from the shell.',
     )
-    .command(allCommands(io))
+    .command(commands)
     .option('debug', {
       type: 'boolean',
       default: false,
@@ -36,6 +37,7 @@ export function buildParser(argv: string[], io: Io): Argv {
     .strict()
     .env('TLSECHO')
     .middleware(dropForeignEnvOptions as unknown as MiddlewareFunction, true)
+    .middleware(restoreOperandValues as unknown as MiddlewareFunction, true)
     .completion(
       'completion',
       'print a bash/zsh completion script (see the README for installing it)',
@@ -52,11 +54,15 @@ export function buildParser(argv: string[], io: Io): Argv {
       // error arrives as a YError holding only its message, and a `.check()` that returns a sentence passes
       // that string as the error: both are usage errors.
       if (error instanceof Error && error.name !== 'YError') throw error;
-      const command = argv.find((arg) => !arg.startsWith('-'));
-      const suggestion = /^Did you mean (\S+)\?$/.exec(message);
-      const text = suggestion ? `unknown command '${command}': did you mean ${suggestion[1]}?` : message;
-      throw new UsageError(text, {
-        hint: `see 'tlsecho ${command && !suggestion ? `${command} ` : ''}--help'`,
+      const command = commandOf(argv);
+      // getOptions is yargs' own (not in its typings): by now the parser holds the failing command's options.
+      const keys = (parser as unknown as { getOptions?(): { key: Record<string, unknown> } }).getOptions?.()
+        .key;
+      throw describeUsageFailure(restoreOperands(message ?? error?.message ?? ''), {
+        argv,
+        command,
+        optionNames: Object.keys(keys ?? {}).filter((key) => !/[A-Z]/.test(key) && key.length > 1),
+        commandNames: COMMAND_NAMES,
       });
     });
   renderHelpOnlyWhenShown(parser);
@@ -65,28 +71,93 @@ export function buildParser(argv: string[], io: Io): Argv {
 
 /**
  * Runs the CLI with `argv` (without node and the script) and returns the exit code. The only place that
- * turns errors into messages and codes; it never calls process.exit.
+ * turns errors into messages and codes; it never calls process.exit. `commands` is for tests that run the
+ * real parser with a handler of their own.
  */
-export async function main(argv: string[], io: Io): Promise<number> {
-  const json = argv.includes('--json');
-  const debug = argv.includes('--debug') || isSet(io.env.TLSECHO_DEBUG);
-  if (mayPrintHelp(argv)) await loadHelpLayout();
-  const parser = buildParser(argv, await withTerminalCapabilities(io));
+export async function main(
+  argv: string[],
+  io: Io,
+  commands?: ReturnType<typeof allCommands>,
+): Promise<number> {
+  const flags = beforeOperands(argv);
+  // --json shapes the error output only where the command has it: `connect --json` is refused in plain words.
+  const command = commandOf(argv);
+  const json = flags.includes('--json') && (command === undefined || COMMANDS_WITH_JSON.has(command));
+  const debug = flags.includes('--debug') || isSet(io.env.TLSECHO_DEBUG);
+  const words = protectOperands(argv);
+  if (mayPrintHelp(flags)) await loadHelpLayout();
+  const capable = await withTerminalCapabilities(io);
+  const parser = buildParser(words, capable, commands ?? allCommands(capable));
   if (argv.length === 0) {
     io.stderr.write(`${await parser.getHelp()}\n`);
     return ExitCode.USAGE;
   }
+  // yargs' completion command has no help of its own: `--help` would print the script.
+  if (command === 'completion' && (flags.includes('--help') || flags.includes('-h'))) {
+    io.stdout.write(COMPLETION_HELP);
+    return ExitCode.OK;
+  }
   let output = '';
   try {
     // With a callback, yargs hands back --help/--version/completion text instead of printing it.
-    await parser.parseAsync(argv, {}, (_error, _parsed, text) => {
+    await parser.parseAsync(words, {}, (_error, _parsed, text) => {
       output = text;
     });
     if (output) io.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
     return ExitCode.OK;
   } catch (error) {
-    return reportError(error, io, { json, debug });
+    // A usage error always says where to read more, whichever layer raised it.
+    const reported =
+      error instanceof UsageError && error.hint === undefined
+        ? new UsageError(error.message, {
+            hint: `see 'tlsecho ${command ? `${command} ` : ''}--help'`,
+            cause: error,
+          })
+        : error;
+    return reportError(reported, io, { json, debug });
   }
+}
+
+const COMMAND_NAMES = ['gencert', 'serve', 'connect', 'send', 'bench', 'completion'];
+const COMMANDS_WITH_JSON = new Set(['gencert', 'serve', 'send', 'bench']);
+
+/** The command word: the first word that is not a flag (the global flags take no value). */
+function commandOf(argv: readonly string[]): string | undefined {
+  const word = beforeOperands(argv).find((arg) => !arg.startsWith('-'));
+  return word !== undefined && COMMAND_NAMES.includes(word) ? word : undefined;
+}
+
+// POSIX utility syntax guideline 10: `--` ends the options, and every word after it is an operand, even one
+// that starts with a dash (`send HOST -- -x` sends `-x`). yargs reads the words after `--` into a list that
+// command positionals never see, and re-parses positional values as flags; so before parsing, each word after
+// `--` is marked with a leading NUL (which no flag starts with and no argv word can hold), and a middleware
+// removes the mark before any check or handler sees the value.
+const OPERAND_MARK = '\u0000';
+
+function beforeOperands(argv: readonly string[]): readonly string[] {
+  const end = argv.indexOf('--');
+  return end < 0 ? argv : argv.slice(0, end);
+}
+
+function protectOperands(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  // Completion passes the line being completed as it is; there is nothing to run.
+  if (end < 0 || argv[0] === '--get-yargs-completions') return argv;
+  return [...argv.slice(0, end), ...argv.slice(end + 1).map((word) => `${OPERAND_MARK}${word}`)];
+}
+
+function restoreOperands(text: string): string {
+  return text.replaceAll(OPERAND_MARK, '');
+}
+
+function restoreOperandValues(parsed: Record<string, unknown>): void {
+  const restore = (value: unknown): unknown =>
+    typeof value === 'string' && value.startsWith(OPERAND_MARK)
+      ? value.slice(OPERAND_MARK.length)
+      : Array.isArray(value)
+        ? value.map(restore)
+        : value;
+  for (const [key, value] of Object.entries(parsed)) parsed[key] = restore(value);
 }
 
 function isSet(value: string | undefined): boolean {

@@ -140,10 +140,13 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
       finish(describeSocketError(error, target, tcpConnectedAt === undefined ? 'connect' : 'handshake'));
     const onClose = () =>
       finish(
-        new TlsFailureError(`${target} closed the connection during the TLS handshake`, {
-          code: 'ERR_HANDSHAKE_RESET',
-          hint: 'is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
-        }),
+        new TlsFailureError(
+          `${target} closed the connection during the TLS handshake: the server may be full (serve --max-connections), or refusing this client`,
+          {
+            code: 'ERR_HANDSHAKE_RESET',
+            hint: 'try again later if the server is busy; otherwise, is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
+          },
+        ),
       );
     const onAbort = () => finish(abortReason(signal!));
     const timer = setTimeout(() => {
@@ -251,6 +254,11 @@ export class FramedClient implements AsyncIterable<Buffer> {
   /** True once the server closed its side (as opposed to an error, or us closing). */
   get closedByPeer(): boolean {
     return this.#closedByPeer;
+  }
+
+  /** Bytes received that are not (yet) a whole frame: the start of a frame, or text in a framed stream. */
+  get unframedBytes(): number {
+    return this.#decoder.buffered;
   }
 
   /** The error that ended (or is ending) the session, once there is one. */

@@ -14,13 +14,17 @@ export interface SessionSignal {
 export function createSessionSignal(
   io: Io,
   timeoutMs: number | undefined,
-  describeTimeout: () => string,
+  describeTimeout: () => string | { message: string; hint?: string },
 ): SessionSignal {
+  const timeoutError = () => {
+    const description = describeTimeout();
+    return typeof description === 'string'
+      ? new TimeoutError(description)
+      : new TimeoutError(description.message, { hint: description.hint });
+  };
   const controller = new AbortController();
   const timer =
-    timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => controller.abort(new TimeoutError(describeTimeout())), timeoutMs);
+    timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(timeoutError()), timeoutMs);
   const interrupt = () => controller.abort(new InterruptedError());
   const unsubscribe = [io.onSignal('SIGINT', interrupt), io.onSignal('SIGTERM', interrupt)];
   return {

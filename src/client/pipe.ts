@@ -1,7 +1,16 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
-import { FrameTooLargeError, ProtocolError, TlsechoError, UsageError } from '../errors.js';
+import {
+  ConnectionError,
+  FrameTooLargeError,
+  ProtocolError,
+  TimeoutError,
+  TlsechoError,
+  UsageError,
+} from '../errors.js';
+import { formatDuration } from '../units.js';
 import type { FramedClient } from './connect.js';
+import { framingHint } from './framing-hint.js';
 import { readMessages, type InputMode } from './input.js';
 import { FrameWriter, type OutputMode } from './output.js';
 import {
@@ -22,6 +31,12 @@ export interface PipeOptions {
   lingerMs: number;
   /** `etf`: each message is Erlang term text, sent as ETF; replies are shown as terms. Default `text`. */
   format?: MessageFormat;
+  /**
+   * Every frame sent expects a reply (the default): a session that ends with replies missing fails, with a
+   * TimeoutError when `lingerMs` passed without them, or a ConnectionError when the server closed first.
+   * `false`: replies are optional, and the session ends quietly after the linger.
+   */
+  wait?: boolean;
 }
 
 export interface PipeSummary {
@@ -40,7 +55,8 @@ type Outcome = { kind: 'input' } | { kind: 'server' } | { kind: 'failed'; error:
  *
  * Ends when the input has ended and every frame sent has had a reply (or `lingerMs` passed with nothing
  * arriving), or when the server closes. A framing or connection error ends it by throwing, after every
- * complete frame received before it has been printed.
+ * complete frame received before it has been printed; so do replies missing at the end (see `wait`), so that
+ * `echo ping | tlsecho connect …` in a script fails when the server never answered.
  *
  * A message that cannot be sent (over the maximum frame, or with `etf` not a valid term) is refused as
  * Erlang's `ssl:send` refuses `packet_to_large`: one error line on stderr, nothing written, and the session
@@ -150,15 +166,32 @@ export async function pipeSession(
     await reading;
     throw result.error;
   }
+  const sent = client.counters.framesSent;
+  const missing = caughtUp() ? 0 : sent - printed;
+  // Measured before closing: ending the connection drops whatever half-frame was buffered.
+  const hint = missing > 0 ? framingHint(client, printed) : undefined;
   if (result.kind === 'input') {
-    if (!caughtUp()) {
+    if (missing > 0 && options.wait === false) {
       log.verbose(
-        `no reply to ${client.counters.framesSent - printed} of ${client.counters.framesSent} frames within the ${options.lingerMs}ms linger`,
+        `no reply to ${missing} of ${sent} frames within the ${formatDuration(options.lingerMs)} linger`,
       );
     }
     await client.end();
   }
   await reading;
+  if (missing > 0 && options.wait !== false && refused.length === 0) {
+    const replies = `${missing} of ${sent} ${sent === 1 ? 'reply' : 'replies'} missing`;
+    if (result.kind === 'server') {
+      throw new ConnectionError(`${client.target} closed the connection with ${replies}`, {
+        code: 'ERR_CONNECTION_CLOSED',
+        hint: hint ?? 'pass --no-wait if the server does not answer every message',
+      });
+    }
+    throw new TimeoutError(
+      `${replies}: nothing more arrived from ${client.target} within ${formatDuration(options.lingerMs)} after the input ended (--linger)`,
+      { hint: hint ?? 'raise --linger for a slow server, or pass --no-wait if replies are not expected' },
+    );
+  }
   if (refused.length > 0) {
     const first = refused[0]!;
     const count = refused.length === 1 ? '1 message was' : `${refused.length} messages were`;

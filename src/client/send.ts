@@ -10,6 +10,7 @@ import { ConnectionError, FileError, UsageError, isTlsechoError } from '../error
 import { formatDuration } from '../units.js';
 import type { FramedClient } from './connect.js';
 import { createSessionSignal } from './deadline.js';
+import { framingHint } from './framing-hint.js';
 import { checkReply } from './expect.js';
 import { readMessages, type InputMode } from './input.js';
 import { describeConnection, openClient, type ClientConnectionOptions } from './open-client.js';
@@ -125,7 +126,10 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
   const session = createSessionSignal(io, options.timeoutMs, () =>
     client === undefined
       ? `no connection to ${target} within ${limit} (--timeout)`
-      : `timed out after ${limit} waiting for replies from ${target}: got ${replies.length} of ${expectedReplies}`,
+      : {
+          message: `timed out after ${limit} waiting for replies from ${target}: got ${replies.length} of ${expectedReplies}`,
+          hint: framingHint(client, replies.length),
+        },
   );
   const printer = options.json
     ? undefined
@@ -162,7 +166,7 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
     }
     throw new ConnectionError(
       `${target} closed the connection after ${replies.length} of ${expectedReplies} replies`,
-      { code: 'ERR_CONNECTION_CLOSED' },
+      { code: 'ERR_CONNECTION_CLOSED', hint: framingHint(connection, replies.length) },
     );
   };
 

@@ -19,6 +19,8 @@ export interface ConnectOptions extends ClientConnectionOptions {
   format?: MessageFormat;
   /** Pipe mode: after stdin ends, how long to wait with nothing arriving before closing. */
   lingerMs: number;
+  /** Pipe mode: every frame expects a reply, and the run fails when some are missing (default true). */
+  wait?: boolean;
   /** Bounds the whole session when set. */
   timeoutMs?: number;
   verbose: boolean;

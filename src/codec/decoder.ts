@@ -116,7 +116,7 @@ export class FrameDecoder implements Decoder {
         // Refuse before waiting for (or allocating) the body: the peer may be lying about its length.
         // Erlang's packet_size check is the same: inclusive, and made from the header alone.
         if (declared > this.maxFrame) {
-          this.#failed = new FrameTooLargeError(declared, this.maxFrame);
+          this.#failed = new FrameTooLargeError(declared, this.maxFrame, 'received', headerSize);
           queue.clear();
           throw this.#failed;
         }

@@ -96,7 +96,7 @@ export class FrameBoundaryScanner {
           }
         }
         if (this.#declared > this.maxFrame) {
-          this.error = new FrameTooLargeError(this.#declared, this.maxFrame);
+          this.error = new FrameTooLargeError(this.#declared, this.maxFrame, 'received', headerSize);
           return boundary;
         }
         this.#bodyMissing = this.#declared;

@@ -58,11 +58,14 @@ export function describeSocketError(
     case 'ECONNRESET':
     case 'EPIPE':
       return phase === 'handshake'
-        ? new TlsFailureError(`${target} closed the connection during the TLS handshake`, {
-            code: 'ERR_HANDSHAKE_RESET',
-            hint: 'is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
-            cause: error,
-          })
+        ? new TlsFailureError(
+            `${target} closed the connection during the TLS handshake: the server may be full (serve --max-connections), or refusing this client`,
+            {
+              code: 'ERR_HANDSHAKE_RESET',
+              hint: 'try again later if the server is busy; otherwise, is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
+              cause: error,
+            },
+          )
         : new ConnectionError(`connection to ${target} was reset`, {
             code: 'ERR_CONNECTION_RESET',
             cause: error,

@@ -59,7 +59,7 @@ describe('against a correct echo server', () => {
       '500',
       '-c',
       '5',
-      '-p',
+      '--pipeline',
       '8',
       '-s',
       '2KiB',
@@ -83,7 +83,7 @@ describe('against a correct echo server', () => {
       packet,
       '-s',
       size,
-      '-p',
+      '--pipeline',
       '8',
       '-n',
       '300',
@@ -126,7 +126,7 @@ describe('against a correct echo server', () => {
       '300',
       '-c',
       '3',
-      '-p',
+      '--pipeline',
       '4',
       '--size',
       '100',
@@ -161,7 +161,18 @@ describe('against a correct echo server', () => {
     const dir = await makeTempDir();
     const caFile = join(dir, 'server.crt');
     await writeFile(caFile, (await testCertificate()).certPem);
-    const r = await runCli(['bench', server.target, '--ca', caFile, '-n', '40', '-s', '1,64KiB', '-p', '2']);
+    const r = await runCli([
+      'bench',
+      server.target,
+      '--ca',
+      caFile,
+      '-n',
+      '40',
+      '-s',
+      '1,64KiB',
+      '--pipeline',
+      '2',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const headers = r.stdout.split('\n').filter((line) => line.startsWith(server.target));
@@ -230,7 +241,7 @@ describe('against a correct echo server', () => {
       '400',
       '-n',
       '40',
-      '-p',
+      '--pipeline',
       '8',
       '--json',
     ]);
@@ -283,13 +294,13 @@ describe('against a wrong echo server', () => {
         corrupt[40_000] = corrupt[40_000]! ^ 0x01;
         return corrupt;
       },
-      ['-n', '12', '-p', '4', '-s', '64KiB'],
+      ['-n', '12', '--pipeline', '4', '-s', '64KiB'],
       'reply to message 3 differs from what was sent (65536 bytes, expected 65536)',
     ],
     [
       'a reply of the wrong length',
       (payload, index) => (index === 5 ? payload.subarray(0, 63) : payload),
-      ['-n', '20', '-p', '4'],
+      ['-n', '20', '--pipeline', '4'],
       'reply to message 5 differs from what was sent (63 bytes, expected 64)',
     ],
   ])(
@@ -307,7 +318,7 @@ describe('against a wrong echo server', () => {
 
   test('counts a message the server dropped as lost, says so on stderr, and exits 8', async () => {
     const server = await startRuleServer((payload, index) => (index === 4 ? undefined : payload));
-    const r = await runCli(['bench', server.target, '--pin', await pin(), '-n', '30', '-p', '8']);
+    const r = await runCli(['bench', server.target, '--pin', await pin(), '-n', '30', '--pipeline', '8']);
     expect(r.code).toBe(8);
     expect(r.stdout).toContain('30 sent, 29 received, 0 mismatched, 1 lost, 0 errors');
     expect(r.stdout).toContain('— FAILED');

@@ -7,11 +7,10 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
-import { connectCommand, toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
+import { toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
 import type { ConnectOptions } from '../../src/client/session.js';
 import { BIN, cliEnv, collect, runCli, spawnCli } from '../helpers/run-cli.js';
-import { parseCommandArgs } from '../helpers/parse-command.js';
-import { createMemoryIo } from '../helpers/memory-io.js';
+import { expectUsageError, parseThroughMain } from '../helpers/parse-command.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { frame, startTestServer } from '../client/helpers/framed-server.js';
 import { makeSharedTestPki, makeTestPki } from '../client/helpers/pki.js';
@@ -380,7 +379,7 @@ describe.skipIf(!existsSync('/usr/bin/tmux') && !existsSync('/usr/local/bin/tmux
 
 describe('connect flags → options', () => {
   const parse = async (args: string[]): Promise<ConnectOptions> =>
-    toConnectOptions(await parseCommandArgs<ConnectArgs>(connectCommand(createMemoryIo()), args));
+    parseThroughMain<ConnectArgs, ConnectOptions>('connect', args, toConnectOptions);
 
   test.each<[string[], Partial<ConnectOptions>]>([
     [
@@ -436,12 +435,12 @@ describe('connect flags → options', () => {
   });
 
   test.each([
-    [['h:1', '--output', 'yaml'], /Invalid values/],
+    [['h:1', '--output', 'yaml'], "invalid --output 'yaml': expected text, hex, base64, json, raw"],
     [['h:1', '--cert', 'c.crt'], /--cert and --key go together/],
     [['h:1', '--whole', '--raw-in'], /whole.*raw-in/],
     [['h:1', '--linger', 'soon'], /invalid duration 'soon'/],
     [['h:1', '--format', 'etf', '--raw-in'], /--format etf and --raw-in cannot go together/],
   ])('refuses %j', async (args, message) => {
-    await expect(parse(args)).rejects.toThrow(message);
+    await expectUsageError(parse(args), message);
   });
 });

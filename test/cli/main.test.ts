@@ -23,9 +23,7 @@ describe('main in-process', () => {
   test('an unknown flag is one usage line plus a hint, exit 2', async () => {
     const io = createMemoryIo();
     expect(await main(['serve', '--frobnicate'], io)).toBe(ExitCode.USAGE);
-    expect(io.errors()).toMatch(
-      /^tlsecho: Unknown argument: frobnicate\nhint: see 'tlsecho serve --help'\n$/,
-    );
+    expect(io.errors()).toMatch(/^tlsecho: unknown option --frobnicate\nhint: see 'tlsecho serve --help'\n$/);
   });
 
   test('a misspelt command suggests the right one', async () => {

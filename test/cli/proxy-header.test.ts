@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { connectCommand, toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
-import { sendCommand, toSendOptions, type SendArgs } from '../../src/cli/commands/send.js';
+import { toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
+import { toSendOptions, type SendArgs } from '../../src/cli/commands/send.js';
+import type { SendOptions } from '../../src/client/send.js';
+import type { ConnectOptions } from '../../src/client/session.js';
 import type { ClientConnectionOptions } from '../../src/client/open-client.js';
 import { runCli } from '../helpers/run-cli.js';
-import { createMemoryIo } from '../helpers/memory-io.js';
-import { parseCommandArgs } from '../helpers/parse-command.js';
+import { expectUsageError, parseThroughMain } from '../helpers/parse-command.js';
 import { makeSharedTestPki } from '../client/helpers/pki.js';
 import { startServeChild, type ServeChild } from '../client/helpers/serve-child.js';
 
@@ -53,8 +54,8 @@ describe('send --expect-echo against serve --proxy-protocol', () => {
     expect(r.code).toBe(5);
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n')).toEqual([
-      `tlsecho: 127.0.0.1:${shared.server.port} closed the connection during the TLS handshake`,
-      'hint: is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
+      `tlsecho: 127.0.0.1:${shared.server.port} closed the connection during the TLS handshake: the server may be full (serve --max-connections), or refusing this client`,
+      'hint: try again later if the server is busy; otherwise, is it a TLS server, and does it accept this client (certificate, TLS version, PROXY header: --proxy-header)?',
       '',
     ]);
     await expect
@@ -82,9 +83,8 @@ describe('send --expect-echo against serve --proxy-protocol', () => {
 
 describe('--proxy-header flags → options', () => {
   async function parse(command: 'send' | 'connect', args: string[]): Promise<ClientConnectionOptions> {
-    const io = createMemoryIo();
-    if (command === 'send') return toSendOptions(await parseCommandArgs<SendArgs>(sendCommand(io), args));
-    return toConnectOptions(await parseCommandArgs<ConnectArgs>(connectCommand(io), args));
+    if (command === 'send') return parseThroughMain<SendArgs, SendOptions>('send', args, toSendOptions);
+    return parseThroughMain<ConnectArgs, ConnectOptions>('connect', args, toConnectOptions);
   }
 
   test.each([
@@ -101,8 +101,9 @@ describe('--proxy-header flags → options', () => {
   test.each(['send', 'connect'] as const)(
     '%s refuses a version the protocol does not have',
     async (command) => {
-      await expect(parse(command, ['h:1', '--proxy-header', 'v3'])).rejects.toThrow(
-        /Invalid values:\s+Argument: proxy-header, Given: "v3", Choices: "v1", "v2"/,
+      await expectUsageError(
+        parse(command, ['h:1', '--proxy-header', 'v3']),
+        "tlsecho: invalid --proxy-header 'v3': expected v1, v2",
       );
     },
   );

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { sendCommand, toSendOptions, type SendArgs } from '../../src/cli/commands/send.js';
+import { toSendOptions, type SendArgs } from '../../src/cli/commands/send.js';
 import type { SendOptions } from '../../src/client/send.js';
 import { runCli } from '../helpers/run-cli.js';
-import { parseCommandArgs } from '../helpers/parse-command.js';
-import { createMemoryIo } from '../helpers/memory-io.js';
+import { expectUsageError, parseThroughMain } from '../helpers/parse-command.js';
 import { frame, startSilentTcpServer, startTestServer, unusedPort } from '../client/helpers/framed-server.js';
 import { makeSharedTestPki, makeTestPki } from '../client/helpers/pki.js';
 import { startServeChild, type ServeChild } from '../client/helpers/serve-child.js';
@@ -169,7 +168,8 @@ describe('tlsecho send exit codes', () => {
     expect(r.code).toBe(6);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
-      `tlsecho: timed out after 300ms waiting for replies from 127.0.0.1:${server.port}: got 0 of 1\n`,
+      `tlsecho: timed out after 300ms waiting for replies from 127.0.0.1:${server.port}: got 0 of 1\n` +
+        'hint: no reply at all: if the server frames messages differently (e.g. Erlang {packet, 4}, or lines), match it with --packet (this run: --packet 4)\n',
     );
   });
 
@@ -280,7 +280,7 @@ describe('tlsecho send exit codes', () => {
 
 describe('send flags → options', () => {
   const parse = async (args: string[]): Promise<SendOptions> =>
-    toSendOptions(await parseCommandArgs<SendArgs>(sendCommand(createMemoryIo()), args));
+    parseThroughMain<SendArgs, SendOptions>('send', args, toSendOptions);
 
   test.each<[string[], Partial<SendOptions>]>([
     [
@@ -321,9 +321,9 @@ describe('send flags → options', () => {
     [['h:1', '--count', '0'], /invalid --count 0/],
     [['h:1', '--packet', '1', '--max-frame', '300'], /above the 255-byte limit/],
     [['h:1', '-k', '--pin', `sha256:${'0'.repeat(64)}`], /insecure.*pin/],
-    [['h:1', '--format', 'json'], /Invalid values/],
+    [['h:1', '--format', 'json'], "invalid --format 'json': expected text, etf"],
     [['h:1', '--format', 'etf', '--raw-in'], /--format etf and --raw-in cannot go together/],
   ])('refuses %j', async (args, message) => {
-    await expect(parse(args)).rejects.toThrow(message);
+    await expectUsageError(parse(args), message);
   });
 });

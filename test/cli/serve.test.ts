@@ -6,17 +6,17 @@ import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { serveCommand, toServeOptions, type ServeArgs } from '../../src/cli/commands/serve.js';
+import { toServeOptions, type ServeArgs } from '../../src/cli/commands/serve.js';
+import type { ServeOptions } from '../../src/server/serve.js';
 import { fingerprintOfDer } from '../../src/certs/fingerprint.js';
 import { ExitCode } from '../../src/exit-codes.js';
-import { parseCommandArgs } from '../helpers/parse-command.js';
-import { createMemoryIo } from '../helpers/memory-io.js';
+import { expectUsageError, parseThroughMain } from '../helpers/parse-command.js';
 import { collect, runCli, spawnCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { frame, ReplyReader, testPki, texts } from '../server/helpers/fixture.js';
 
 async function parseServe(argv: string[]) {
-  return toServeOptions(await parseCommandArgs<ServeArgs>(serveCommand(createMemoryIo()), argv));
+  return parseThroughMain<ServeArgs, ServeOptions>('serve', argv, toServeOptions);
 }
 
 describe('serve flags to options', () => {
@@ -72,9 +72,9 @@ describe('serve flags to options', () => {
     [['--max-connections', '0'], "invalid --max-connections '0': expected a whole number, at least 1"],
     [['--cert', 'a.crt'], '--cert and --key go together: pass both or neither'],
     [['--verbose', '--quiet'], '--verbose and --quiet cannot go together'],
-    [['--exec-framing', 'json'], /Invalid values/],
+    [['--exec-framing', 'json'], "invalid --exec-framing 'json': expected line, raw"],
   ])('refuses %j', async (argv, message) => {
-    await expect(parseServe(argv)).rejects.toThrow(message);
+    await expectUsageError(parseServe(argv), message);
   });
 });
 

@@ -5,6 +5,7 @@ import type { OutputMode } from '../../src/client/output.js';
 import { connectSession, type ConnectOptions } from '../../src/client/session.js';
 import { defaultMaxFrame } from '../../src/codec/limits.js';
 import { ProtocolError, TimeoutError } from '../../src/errors.js';
+import { ExitCode } from '../../src/exit-codes.js';
 import { createClientIo, type ClientIo } from './helpers/client-io.js';
 import { frame, startTestServer, type TestPacket, type TestServerOptions } from './helpers/framed-server.js';
 import { makeTestPki, type TestPki } from './helpers/pki.js';
@@ -199,15 +200,30 @@ describe('connect, piped: session', () => {
     expect(io.stdinStream.destroyed).toBe(true);
   });
 
-  test('after stdin ends, waits --linger for replies that never come, then ends normally', async () => {
+  test('after stdin ends, waits --linger for replies that never come, then fails naming how many are missing', async () => {
     const pki = await makeTestPki();
     const server = await serve(pki, { onFrame: () => {} });
     const io = createClientIo();
     const started = Date.now();
-    await runPipe(io, options(pki, server.port, { lingerMs: 300 }), Buffer.from('unanswered\n'));
+    await expect(
+      runPipe(io, options(pki, server.port, { lingerMs: 300 }), Buffer.from('unanswered\n')),
+    ).rejects.toMatchObject({
+      exitCode: ExitCode.TIMEOUT,
+      message: `1 of 1 reply missing: nothing more arrived from 127.0.0.1:${server.port} within 300ms after the input ended (--linger)`,
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(io.output()).toBe('');
     expect((await server.nextPeer()).received).toEqual([Buffer.from('unanswered')]);
+  });
+
+  test('with wait: false (--no-wait), replies that never come end the session normally after --linger', async () => {
+    const pki = await makeTestPki();
+    const server = await serve(pki, { onFrame: () => {} });
+    const io = createClientIo();
+    const started = Date.now();
+    await runPipe(io, options(pki, server.port, { lingerMs: 300, wait: false }), Buffer.from('unanswered\n'));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(io.output()).toBe('');
   });
 
   test('the linger restarts with each reply, so a slow but steady server is heard to the end', async () => {

@@ -70,9 +70,9 @@ describe.skipIf(!hasOtp)(otpTitle('tlsecho send and connect against an Elixir :s
   // The load generator checks replies as they arrive, against the bytes it sent: the OTP server's own
   // framing and record sizes must come back to it exactly, large frames split over many reads included.
   test.each([
-    [1, ['-s', '200', '-p', '16', '-n', '1000']],
-    [2, ['-s', '1KiB', '-p', '32', '-n', '2000']],
-    [4, ['-s', '64KiB', '-p', '8', '-n', '200', '-c', '2']],
+    [1, ['-s', '200', '--pipeline', '16', '-n', '1000']],
+    [2, ['-s', '1KiB', '--pipeline', '32', '-n', '2000']],
+    [4, ['-s', '64KiB', '--pipeline', '8', '-n', '200', '-c', '2']],
   ] as const)(
     'packet %i: tlsecho bench drives the server and finds every reply right',
     async (packet, flags) => {

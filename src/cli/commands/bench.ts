@@ -23,6 +23,7 @@ const DEFAULT_DURATION = '10s';
 /** The flags as yargs hands them over. */
 export interface BenchArgs {
   target: string;
+  port?: number;
   connections?: number;
   size?: string;
   pipeline?: number;
@@ -51,7 +52,7 @@ export interface BenchArgs {
 
 /** Everything but the TLS files, which `toBenchOptions`' caller reads. Pure, for table tests. */
 export function toBenchOptions(argv: BenchArgs): Omit<BenchOptions, 'tls'> & { tlsFlags: ClientTlsFlags } {
-  const target = parseTarget(argv.target);
+  const target = parseTarget(argv.target, argv.port);
   const connections = positiveInteger(argv.connections ?? 1, '--connections');
   const sizes = parseSizeList(argv.size ?? '64');
   const options: Omit<BenchOptions, 'tls'> & { tlsFlags: ClientTlsFlags } = {
@@ -116,7 +117,17 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
   describe: 'drive a framed echo server and report throughput and latency',
   builder: (y: Argv) =>
     withJsonOption(withClientTlsOptions(withFramingOptions(y)))
-      .positional('target', { type: 'string', describe: 'HOST:PORT of a framed echo server' })
+      .positional('target', {
+        type: 'string',
+        describe: 'HOST:PORT of a framed echo server, or HOST with --port',
+      })
+      // -p is --port here as in serve, connect and send: one meaning per short flag across commands.
+      .option('port', {
+        alias: 'p',
+        type: 'number',
+        describe: 'port, when the target is only a host (default 7000)',
+        group: 'Connection:',
+      })
       .option('connections', {
         alias: 'c',
         type: 'number',
@@ -130,7 +141,6 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
         group: LOAD_GROUP,
       })
       .option('pipeline', {
-        alias: 'p',
         type: 'number',
         describe: 'messages in flight per connection (default 1: ping-pong); with --rate, the most allowed',
         group: LOAD_GROUP,
@@ -183,7 +193,10 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
       .conflicts('warmup', 'messages')
       .conflicts('handshakes', ['rate', 'pipeline'])
       .example('$0 bench localhost:7000 --ca certs/ca.crt', '64 B ping-pong on one connection for 10 s')
-      .example('$0 bench localhost:7000 --ca certs/ca.crt -s 64,1KiB,64KiB -p 32 --json', 'a size sweep')
+      .example(
+        '$0 bench localhost:7000 --ca certs/ca.crt -s 64,1KiB,64KiB --pipeline 32 --json',
+        'a size sweep',
+      )
       .example('$0 bench localhost:7000 --ca certs/ca.crt --rate 5000 -d 30s', 'latency at a fixed load')
       .example(
         '$0 bench localhost:7000 --ca certs/ca.crt --handshakes -c 8',

@@ -12,6 +12,7 @@ import {
 
 export interface ConnectArgs extends ClientArgs {
   linger?: number;
+  wait?: boolean;
   timeout?: number;
 }
 
@@ -23,6 +24,7 @@ export function toConnectOptions(argv: ConnectArgs): ConnectOptions {
     output: argv.output ?? 'text',
     format: argv.format ?? 'text',
     lingerMs: argv.linger ?? DEFAULT_LINGER_MS,
+    wait: argv.wait ?? true,
     timeoutMs: argv.timeout,
     verbose: argv.verbose ?? false,
     color: argv.color ?? true,
@@ -45,8 +47,10 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
             'arrive; Ctrl-D closes.\n\n' +
             'With stdin piped: each input line is sent as one frame (the newline is not sent; every other byte ' +
             'is, a \\r before it included), or each --null/--whole/--raw-in message; replies go to stdout as ' +
-            'they arrive. The command ends once stdin has closed and every frame has had its reply, or ' +
-            '--linger has passed with nothing arriving, or the server closes.',
+            'they arrive. The command ends once stdin has closed and every frame has had its reply (exit 0). ' +
+            'If replies are still missing when --linger has passed with nothing arriving, it exits 6; if the ' +
+            'server closes with replies missing, 4; either way one line says how many are missing. With ' +
+            '--no-wait, replies are optional: it ends after the linger, or when the server closes, with exit 0.',
         ),
     )
       .option('linger', {
@@ -55,6 +59,13 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
           `${DEFAULT_LINGER_MS / 1000}s`,
           'Connection:',
         ),
+      })
+      .option('wait', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'piped: every frame expects a reply, and missing replies fail the run (--no-wait: replies are optional)',
+        group: 'Connection:',
       })
       .option('timeout', {
         ...durationOption(

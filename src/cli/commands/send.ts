@@ -81,8 +81,8 @@ export const sendCommand = (io: Io): CommandModule<object, SendArgs> => ({
         describe: 'read the messages from this file (one per line, or as --null/--whole/--raw-in say)',
         group: 'Input:',
       })
+      // No -n: in bench, -n is --messages (messages in all), and a short flag has one meaning everywhere.
       .option('count', {
-        alias: 'n',
         type: 'number',
         default: 1,
         describe: 'send the messages this many times over (a quick smoke load)',
@@ -124,7 +124,8 @@ export const sendCommand = (io: Io): CommandModule<object, SendArgs> => ({
           for (const flag of ['expect', 'expect-echo', 'replies'] as const) {
             const value = argv[flag];
             if (value !== undefined && value !== false) {
-              throw new Error(`--no-wait and --${flag} cannot go together: --${flag} needs the replies`);
+              // A returned sentence is a usage error (exit 2); a thrown Error would be reported as a bug.
+              return `--no-wait and --${flag} cannot go together: --${flag} needs the replies`;
             }
           }
         }
