@@ -1,4 +1,4 @@
-import { clearLine, createInterface, cursorTo } from 'node:readline';
+import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface } from 'node:readline';
 import type { Io, Logger } from '../cli/io.js';
 import { InterruptedError, TlsechoError } from '../errors.js';
 import type { FramedClient } from './connect.js';
@@ -17,8 +17,9 @@ export interface ReplOptions {
 /**
  * The interactive session on a terminal: each entered line is sent as one frame, and replies are printed
  * as they arrive, above the prompt, without disturbing what is being typed. Line editing and history come
- * from readline. Ctrl-D on an empty line closes the connection; a close by the server ends the session
- * the same way; Ctrl-C clears the line, or on an empty line interrupts.
+ * from readline. Ctrl-D on an empty line closes the connection (replies still on their way are printed, then the
+ * session ends); a close by the server ends the session the same way; Ctrl-C clears the line, or on an
+ * empty line interrupts.
  *
  * A line too long for the framing (or with `etf`, not a valid term) is refused with a message and the
  * session goes on.
@@ -40,29 +41,54 @@ export function replSession(client: FramedClient, io: Io, options: ReplOptions, 
     historySize: HISTORY_SIZE,
     removeHistoryDuplicates: true,
   });
+  // Once the input has closed (Ctrl-D) nothing may touch readline again: redrawing the prompt would
+  // resume reading the terminal, and the process would wait for keys that nobody is going to press.
+  let inputOpen = true;
 
-  const clearPromptLine = () => {
-    clearLine(io.stderr, 0);
+  // Wipe the prompt and what is typed after it, however many rows they wrap over, leaving the cursor at
+  // the start of the prompt's first row.
+  const clearInput = () => {
+    moveCursor(io.stderr, 0, -rl.getCursorPos().rows);
     cursorTo(io.stderr, 0);
+    clearScreenDown(io.stderr);
   };
-  // Anything printed while the prompt is up goes above it: wipe the prompt line, print, redraw the prompt
-  // with the half-typed line and the cursor where they were.
+  // Anything printed while the prompt is up goes above it: wipe the input, print, redraw the prompt with
+  // the half-typed line and the cursor where they were.
   const above = (print: () => void) => {
-    clearPromptLine();
+    if (!inputOpen) {
+      print();
+      return;
+    }
+    clearInput();
     print();
+    setDrawnRows(rl, 0);
     rl.prompt(true);
   };
 
+  // Terminals re-wrap what is on the screen to the new width (tmux, VTE, iTerm2, kitty, Windows
+  // Terminal), so the cursor's row within the input is the one it has at the new width. readline redraws
+  // on 'resize' but moves up by the rows of the old width, leaving the old copy of a wrapped line on the
+  // screen: tell it where the cursor is now, before its own listener runs.
+  const onResize = () => {
+    if (inputOpen) setDrawnRows(rl, rl.getCursorPos().rows);
+  };
+  io.stderr.prependListener('resize', onResize);
+
   return new Promise<void>((resolve, reject) => {
     let ended = false;
+    const finish = (error?: unknown) => {
+      io.stderr.off('resize', onResize);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
     const end = (error?: unknown, report?: string) => {
       if (ended) return;
       ended = true;
-      clearPromptLine();
+      if (inputOpen) clearInput();
+      inputOpen = false;
       if (report) log.info(report);
       rl.close();
-      if (error === undefined) resolve();
-      else reject(error);
+      finish(error);
     };
 
     rl.on('line', (line) => {
@@ -81,15 +107,17 @@ export function replSession(client: FramedClient, io: Io, options: ReplOptions, 
       rl.prompt();
     });
 
-    // Ctrl-D on an empty line (or the terminal going away).
+    // Ctrl-D on an empty line (or the terminal going away). Replies to lines already sent may still come
+    // (the server reads our close and answers what it had); they print until the server closes.
     rl.on('close', () => {
       if (ended) return;
       ended = true;
-      clearPromptLine();
+      clearInput();
+      inputOpen = false;
       client.end().then(() => {
         log.info(`connection to ${client.target} closed`);
-        resolve();
-      }, reject);
+        finish();
+      }, finish);
     });
 
     rl.on('SIGINT', () => {
@@ -115,4 +143,10 @@ export function replSession(client: FramedClient, io: Io, options: ReplOptions, 
 
     rl.prompt();
   });
+}
+
+// readline moves up by the rows it last drew the input over (its `prevRows`) before each redraw; it has no
+// public way to say that the input was already wiped, or that the terminal re-wrapped it.
+function setDrawnRows(rl: Interface, rows: number): void {
+  (rl as unknown as { prevRows?: number }).prevRows = rows;
 }
