@@ -2,29 +2,57 @@ import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface 
 import type { Io, Logger } from '../cli/io.js';
 import { InterruptedError, TlsechoError } from '../errors.js';
 import type { FramedClient } from './connect.js';
+import { HISTORY_ENTRIES, HistoryFile, historyPath } from './history.js';
 import type { OutputMode } from './output.js';
 import { createReplyFormatter, encodeTermMessage, type MessageFormat } from './term-messages.js';
 
 const PROMPT = '> ';
-const HISTORY_SIZE = 1000;
 
 export interface ReplOptions {
   output: OutputMode;
   /** `etf`: each line is Erlang term text, sent as ETF; replies are shown as terms. Default `text`. */
   format?: MessageFormat;
+  /** Keep the entered lines across sessions in the history file (`historyPath`). Default false. */
+  history?: boolean;
 }
 
 /**
  * The interactive session on a terminal: each entered line is sent as one frame, and replies are printed
  * as they arrive, above the prompt, without disturbing what is being typed. Line editing and history come
- * from readline. Ctrl-D on an empty line closes the connection (replies still on their way are printed, then the
- * session ends); a close by the server ends the session the same way; Ctrl-C clears the line, or on an
- * empty line interrupts.
+ * from readline; with `history`, the lines entered are kept across sessions in a file (see `historyPath`).
+ * Ctrl-D on an empty line closes the connection (replies still on their way are printed, then the session
+ * ends); a close by the server ends the session the same way; Ctrl-C clears the line, or on an empty line
+ * interrupts.
  *
  * A line too long for the framing (or with `etf`, not a valid term) is refused with a message and the
  * session goes on.
  */
-export function replSession(client: FramedClient, io: Io, options: ReplOptions, log: Logger): Promise<void> {
+export async function replSession(
+  client: FramedClient,
+  io: Io,
+  options: ReplOptions,
+  log: Logger,
+): Promise<void> {
+  // Until the prompt is up, a warning about the history file is an ordinary line.
+  let warn = (message: string) => log.warn(message);
+  const history = options.history
+    ? await HistoryFile.open(historyPath(io.env), (message) => warn(message))
+    : undefined;
+  try {
+    await runRepl(client, io, options, log, history, (show) => (warn = show));
+  } finally {
+    await history?.settled();
+  }
+}
+
+function runRepl(
+  client: FramedClient,
+  io: Io,
+  options: ReplOptions,
+  log: Logger,
+  history: HistoryFile | undefined,
+  onWarn: (warn: (message: string) => void) => void,
+): Promise<void> {
   // Replies are written synchronously, so that the prompt is redrawn after them and not before.
   const etf = options.format === 'etf';
   const format = createReplyFormatter(
@@ -38,9 +66,11 @@ export function replSession(client: FramedClient, io: Io, options: ReplOptions, 
     output: io.stderr,
     terminal: true,
     prompt: PROMPT,
-    historySize: HISTORY_SIZE,
+    history: history?.entries ?? [],
+    historySize: HISTORY_ENTRIES,
     removeHistoryDuplicates: true,
   });
+  let lastRecorded = history?.entries[0];
   // Once the input has closed (Ctrl-D) nothing may touch readline again: redrawing the prompt would
   // resume reading the terminal, and the process would wait for keys that nobody is going to press.
   let inputOpen = true;
@@ -64,6 +94,7 @@ export function replSession(client: FramedClient, io: Io, options: ReplOptions, 
     setDrawnRows(rl, 0);
     rl.prompt(true);
   };
+  onWarn((message) => above(() => log.warn(message)));
 
   // Terminals re-wrap what is on the screen to the new width (tmux, VTE, iTerm2, kitty, Windows
   // Terminal), so the cursor's row within the input is the one it has at the new width. readline redraws
@@ -92,6 +123,11 @@ export function replSession(client: FramedClient, io: Io, options: ReplOptions, 
     };
 
     rl.on('line', (line) => {
+      // As readline's own history: not blank lines, and not the same line twice in a row.
+      if (history && line.trim() !== '' && line !== lastRecorded) {
+        history.record(line);
+        lastRecorded = line;
+      }
       try {
         client.write(etf ? encodeTermMessage(line, 'that line') : Buffer.from(line, 'utf8'));
       } catch (error) {

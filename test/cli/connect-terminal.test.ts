@@ -1,6 +1,6 @@
 // `tlsecho connect` on a real pseudo-terminal: tmux runs it, the test presses keys with send-keys and reads
 // the screen with capture-pane, as a person at the keyboard would. Run `npm run build` first.
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
@@ -102,6 +102,85 @@ describe.skipIf(!hasTmux)(hasTmux ? TITLE : `${TITLE} (skipped: tmux not found; 
       expect(screen).toMatch(/connection to 127\.0\.0\.1:\d+ closed\n/);
       // Once Ctrl-D is pressed the prompt is gone for good: no `>` is drawn again among later messages.
       expect(lines(screen).filter((line) => line.startsWith('>'))).toEqual([]);
+    }, 60_000);
+  });
+
+  describe('history', () => {
+    async function echoServer() {
+      const pki = await makeTestPki();
+      const server = await startTestServer({ cert: pki.server.certPem, key: pki.server.keyPem });
+      return { args: [`127.0.0.1:${server.port}`, '--ca', pki.caFile], server };
+    }
+
+    test('lines entered in one session come back with the Up arrow in the next; the file is 0600', async () => {
+      const { args } = await echoServer();
+      const state = await makeTempDir();
+      const env = { XDG_STATE_HOME: state };
+
+      const first = await connectOnTerminal(args, env);
+      for (const line of ['first line', 'second line']) {
+        await first.keys(line, 'Enter');
+        await first.waitForScreen(
+          (text) => lines(text).filter((shown) => shown.endsWith(line)).length === 2,
+          `the echo of ${line}`,
+        );
+      }
+      await first.keys('C-d');
+      expect((await exitStatus(first, 10_000)).status).toBe(0);
+
+      const file = join(state, 'tlsecho', 'history');
+      expect(await readFile(file, 'utf8')).toBe('first line\nsecond line\n');
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect((await stat(join(state, 'tlsecho'))).mode & 0o777).toBe(0o700);
+
+      const second = await connectOnTerminal(args, env);
+      await second.keys('Up');
+      await second.waitForScreen((text) => lines(text).includes('> second line'), 'the last line recalled');
+      await second.keys('Up');
+      await second.waitForScreen((text) => lines(text).includes('> first line'), 'the line before it');
+      await second.keys('Enter');
+      await second.waitForScreen(
+        (text) => lines(text).filter((shown) => shown.endsWith('first line')).length === 2,
+        'the recalled line sent and echoed',
+      );
+      await second.keys('C-d');
+      expect((await exitStatus(second, 10_000)).status).toBe(0);
+      expect(await readFile(file, 'utf8')).toBe('first line\nsecond line\nfirst line\n');
+    }, 60_000);
+
+    test('without XDG_STATE_HOME the file is ~/.local/state/tlsecho/history', async () => {
+      const { args } = await echoServer();
+      const home = await makeTempDir();
+      const term = await connectOnTerminal(args, { HOME: home });
+      await term.keys('kept at home', 'Enter');
+      await term.waitForScreen(
+        (text) => lines(text).filter((shown) => shown.endsWith('kept at home')).length === 2,
+        'the echo',
+      );
+      await term.keys('C-d');
+      expect((await exitStatus(term, 10_000)).status).toBe(0);
+      expect(await readFile(join(home, '.local/state/tlsecho/history'), 'utf8')).toBe('kept at home\n');
+    }, 60_000);
+
+    test('--no-history neither recalls nor saves', async () => {
+      const { args } = await echoServer();
+      const state = await makeTempDir();
+      const file = join(state, 'tlsecho', 'history');
+      await mkdir(join(state, 'tlsecho'));
+      await writeFile(file, 'from before\n', { mode: 0o600 });
+
+      const term = await connectOnTerminal([...args, '--no-history'], { XDG_STATE_HOME: state });
+      await term.keys('Up');
+      await term.keys('not kept', 'Enter');
+      // Had Up recalled `from before`, the line sent would be `from beforenot kept`.
+      await term.waitForScreen(
+        (text) => lines(text).filter((shown) => shown.endsWith('not kept')).length === 2,
+        'the echo',
+      );
+      expect(lines(await term.screen())).toContain('> not kept');
+      await term.keys('C-d');
+      expect((await exitStatus(term, 10_000)).status).toBe(0);
+      expect(await readFile(file, 'utf8')).toBe('from before\n');
     }, 60_000);
   });
 
