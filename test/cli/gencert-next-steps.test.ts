@@ -95,15 +95,15 @@ describe("gencert's Next: lines run as printed", () => {
     const work = await workspace();
     const ca = await work.sh('tlsecho gencert --ca');
     // Every line runs, comments and all: one makes the server certificate, one the client's.
-    const made = [];
-    for (const line of nextLines(ca.stderr)) made.push(await work.sh(line));
+    const made: string[] = [];
+    for (const line of nextLines(ca.stderr)) made.push((await work.sh(line)).stderr);
     expect(made).toHaveLength(2);
-    const [server, client] = made as [{ stderr: string }, { stderr: string }];
+    const [server = '', client = ''] = made;
     await access(join(work.cwd, 'certs', 'server.crt'));
     await access(join(work.cwd, 'certs', 'client.crt'));
 
-    await serveAndConnect(nextLines(server.stderr), work);
-    await serveAndConnect(nextLines(client.stderr), work);
+    await serveAndConnect(nextLines(server), work);
+    await serveAndConnect(nextLines(client), work);
   }, 90_000);
 
   test('a server certificate for a name that does not resolve (api.test) is reached by address', async () => {
