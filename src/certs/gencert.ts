@@ -27,7 +27,8 @@ import { APPLE_MAX_SERVER_DAYS, DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS } from './val
 export const CERTIFICATE_KINDS = ['self-signed', 'ca', 'server', 'client'] as const;
 export type CertificateKind = (typeof CERTIFICATE_KINDS)[number];
 
-/** The port `serve` listens on by default, for the next-step commands. */
+/** Where `serve` listens by default (SERVER_DEFAULTS, a layer up), for the next-step commands. */
+const SERVE_DEFAULT_HOST = '127.0.0.1';
 const SERVE_DEFAULT_PORT = 7000;
 
 export interface GencertOptions {
@@ -183,18 +184,24 @@ function warnAboutValidity(kind: CertificateKind, generated: GeneratedCertificat
 const KIND_TITLES: Record<CertificateKind, string> = {
   'self-signed': 'a self-signed server certificate',
   ca: 'a local certificate authority',
-  server: 'a server certificate signed by the CA',
-  client: 'a client certificate signed by the CA',
+  server: 'a server certificate',
+  client: 'a client certificate',
 };
 
 /** The human summary gencert prints on stderr: what, for which names, where, fingerprint, expiry, next step. */
 export function formatSummary(result: GencertResult, cwd: string): string {
   const show = (path: string) => displayPath(path, cwd);
   const names =
-    result.kind === 'ca' || result.sans.length === 0 ? ` "${commonNameOf(result.subject)}"` : ` for ${result.sans.join(', ')}`;
-  const lines = [`Created ${KIND_TITLES[result.kind]}${names}`];
+    result.kind === 'ca' || result.sans.length === 0
+      ? ` "${commonNameOf(result.subject)}"`
+      : ` for ${result.sans.join(', ')}`;
+  // The CA by the file that holds it, which is what clients are given with --ca.
+  const signer = result.issuer ? `, signed by the CA in ${show(result.issuer)}` : '';
+  const lines = [`Created ${KIND_TITLES[result.kind]}${names}${signer}`];
   lines.push(`  certificate  ${show(result.files.cert)}`);
-  lines.push(`  private key  ${show(result.files.key)} (mode 0600${result.kind === 'ca' ? ', keep it secret' : ''})`);
+  lines.push(
+    `  private key  ${show(result.files.key)} (mode 0600${result.kind === 'ca' ? ', keep it secret' : ''})`,
+  );
   if (result.files.chain) lines.push(`  chain        ${show(result.files.chain)} (certificate + CA)`);
   lines.push(`  fingerprint  ${result.fingerprint}`);
   lines.push(`  expires      ${result.notAfter.slice(0, 10)}`);
@@ -203,35 +210,64 @@ export function formatSummary(result: GencertResult, cwd: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+// Each line runs as printed from the same folder, pasted into a shell: real paths, no placeholders, and
+// explanations only as `#` comments.
 function nextSteps(result: GencertResult, show: (path: string) => string): string[] {
   const cert = quoteArg(show(result.files.cert));
   const key = quoteArg(show(result.files.key));
-  const target = connectTarget(result.sans);
   const ca = result.issuer ? quoteArg(show(result.issuer)) : '';
+  const { listen, target } = reachableAddress(result.sans);
   switch (result.kind) {
     case 'self-signed':
-      return [`tlsecho serve --cert ${cert} --key ${key}`, `tlsecho connect --pin ${result.fingerprint} ${target}`];
+      return [
+        `tlsecho serve --cert ${cert} --key ${key}${listen}`,
+        `tlsecho connect --pin ${result.fingerprint} ${target}`,
+      ];
     case 'ca': {
       const dir = quoteArg(show(resolve(result.files.cert, '..')));
-      return [
-        `tlsecho gencert --issuer ${dir}            (a server certificate signed by this CA)`,
-        `tlsecho gencert --issuer ${dir} --client   (a client certificate for mutual TLS)`,
-        `tlsecho connect --ca ${cert} HOST:PORT     (clients trust what this CA signs)`,
-      ];
+      return withComments([
+        [`tlsecho gencert --issuer ${dir}`, 'a server certificate signed by this CA'],
+        [`tlsecho gencert --issuer ${dir} --client`, 'a client certificate for mutual TLS'],
+      ]);
     }
     case 'server':
-      return [`tlsecho serve --cert ${cert} --key ${key}`, `tlsecho connect --ca ${ca} ${target}`];
-    case 'client':
+      return [`tlsecho serve --cert ${cert} --key ${key}${listen}`, `tlsecho connect --ca ${ca} ${target}`];
+    case 'client': {
+      // The server certificate this CA signed with gencert's defaults, next to this one.
+      const folder = resolve(result.files.cert, '..');
+      const serverCert = quoteArg(show(join(folder, 'server.crt')));
+      const serverKey = quoteArg(show(join(folder, 'server.key')));
       return [
-        `tlsecho serve --client-ca ${ca} …`,
+        `tlsecho serve --cert ${serverCert} --key ${serverKey} --client-ca ${ca}`,
         `tlsecho connect --ca ${ca} --cert ${cert} --key ${key} localhost:${SERVE_DEFAULT_PORT}`,
       ];
+    }
   }
 }
 
-function connectTarget(sans: string[]): string {
-  const host = sans.find((name) => name === 'localhost') ?? sans.find((name) => !name.startsWith('*.')) ?? 'localhost';
-  return isIP(host) === 6 ? `[${host}]:${SERVE_DEFAULT_PORT}` : `${host}:${SERVE_DEFAULT_PORT}`;
+function withComments(steps: Array<[command: string, comment: string]>): string[] {
+  const width = Math.max(...steps.map(([command]) => command.length));
+  return steps.map(([command, comment]) => `${command.padEnd(width)}   # ${comment}`);
+}
+
+/**
+ * Where `serve` listens and how `connect` reaches it and verifies the certificate's names. serve listens on
+ * 127.0.0.1 by default, and a name such as api.test usually resolves nowhere on a development machine: so
+ * connect to 127.0.0.1 and check the name with --servername, unless the certificate covers localhost. A
+ * certificate for addresses only is for a server on one of them (127.0.0.1 first).
+ */
+function reachableAddress(sans: string[]): { listen: string; target: string } {
+  const port = SERVE_DEFAULT_PORT;
+  const dns = sans.filter((name) => isIP(name) === 0);
+  const ips = sans.filter((name) => isIP(name) !== 0);
+  if (sans.length === 0 || dns.includes('localhost')) return { listen: '', target: `localhost:${port}` };
+  if (dns.length > 0) {
+    const name = dns.find((host) => !host.startsWith('*.')) ?? `www.${dns[0]!.slice(2)}`;
+    return { listen: '', target: `${SERVE_DEFAULT_HOST}:${port} --servername ${quoteArg(name)}` };
+  }
+  if (ips.includes(SERVE_DEFAULT_HOST)) return { listen: '', target: `${SERVE_DEFAULT_HOST}:${port}` };
+  const ip = ips[0]!;
+  return { listen: ` --host ${ip}`, target: isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}` };
 }
 
 function commonNameOf(subject: string): string {

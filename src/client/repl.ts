@@ -1,30 +1,59 @@
-import { clearLine, createInterface, cursorTo } from 'node:readline';
+import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface } from 'node:readline';
 import type { Io } from '../io.js';
 import type { Logger } from '../log/logger.js';
 import { InterruptedError, TlsechoError } from '../errors.js';
 import type { FramedClient } from './connect.js';
+import { HISTORY_ENTRIES, HistoryFile, historyPath } from './history.js';
 import type { OutputMode } from './output.js';
 import { createReplyFormatter, encodeTermMessage, type MessageFormat } from './term-messages.js';
 
 const PROMPT = '> ';
-const HISTORY_SIZE = 1000;
 
 export interface ReplOptions {
   output: OutputMode;
   /** `etf`: each line is Erlang term text, sent as ETF; replies are shown as terms. Default `text`. */
   format?: MessageFormat;
+  /** Keep the entered lines across sessions in the history file (`historyPath`). Default false. */
+  history?: boolean;
 }
 
 /**
  * The interactive session on a terminal: each entered line is sent as one frame, and replies are printed
  * as they arrive, above the prompt, without disturbing what is being typed. Line editing and history come
- * from readline. Ctrl-D on an empty line closes the connection; a close by the server ends the session
- * the same way; Ctrl-C clears the line, or on an empty line interrupts.
+ * from readline; with `history`, the lines entered are kept across sessions in a file (see `historyPath`).
+ * Ctrl-D on an empty line closes the connection (replies still on their way are printed, then the session
+ * ends); a close by the server ends the session the same way; Ctrl-C clears the line, or on an empty line
+ * interrupts.
  *
  * A line too long for the framing (or with `etf`, not a valid term) is refused with a message and the
  * session goes on.
  */
-export function replSession(client: FramedClient, io: Io, options: ReplOptions, log: Logger): Promise<void> {
+export async function replSession(
+  client: FramedClient,
+  io: Io,
+  options: ReplOptions,
+  log: Logger,
+): Promise<void> {
+  // Until the prompt is up, a warning about the history file is an ordinary line.
+  let warn = (message: string) => log.warn(message);
+  const history = options.history
+    ? await HistoryFile.open(historyPath(io.env), (message) => warn(message))
+    : undefined;
+  try {
+    await runRepl(client, io, options, log, history, (show) => (warn = show));
+  } finally {
+    await history?.settled();
+  }
+}
+
+function runRepl(
+  client: FramedClient,
+  io: Io,
+  options: ReplOptions,
+  log: Logger,
+  history: HistoryFile | undefined,
+  onWarn: (warn: (message: string) => void) => void,
+): Promise<void> {
   // Replies are written synchronously, so that the prompt is redrawn after them and not before.
   const etf = options.format === 'etf';
   const format = createReplyFormatter(
@@ -38,35 +67,68 @@ export function replSession(client: FramedClient, io: Io, options: ReplOptions, 
     output: io.stderr,
     terminal: true,
     prompt: PROMPT,
-    historySize: HISTORY_SIZE,
+    history: history?.entries ?? [],
+    historySize: HISTORY_ENTRIES,
     removeHistoryDuplicates: true,
   });
+  let lastRecorded = history?.entries[0];
+  // Once the input has closed (Ctrl-D) nothing may touch readline again: redrawing the prompt would
+  // resume reading the terminal, and the process would wait for keys that nobody is going to press.
+  let inputOpen = true;
 
-  const clearPromptLine = () => {
-    clearLine(io.stderr, 0);
+  // Wipe the prompt and what is typed after it, however many rows they wrap over, leaving the cursor at
+  // the start of the prompt's first row.
+  const clearInput = () => {
+    moveCursor(io.stderr, 0, -rl.getCursorPos().rows);
     cursorTo(io.stderr, 0);
+    clearScreenDown(io.stderr);
   };
-  // Anything printed while the prompt is up goes above it: wipe the prompt line, print, redraw the prompt
-  // with the half-typed line and the cursor where they were.
+  // Anything printed while the prompt is up goes above it: wipe the input, print, redraw the prompt with
+  // the half-typed line and the cursor where they were.
   const above = (print: () => void) => {
-    clearPromptLine();
+    if (!inputOpen) {
+      print();
+      return;
+    }
+    clearInput();
     print();
+    setDrawnRows(rl, 0);
     rl.prompt(true);
   };
+  onWarn((message) => above(() => log.warn(message)));
+
+  // Terminals re-wrap what is on the screen to the new width (tmux, VTE, iTerm2, kitty, Windows
+  // Terminal), so the cursor's row within the input is the one it has at the new width. readline redraws
+  // on 'resize' but moves up by the rows of the old width, leaving the old copy of a wrapped line on the
+  // screen: tell it where the cursor is now, before its own listener runs.
+  const onResize = () => {
+    if (inputOpen) setDrawnRows(rl, rl.getCursorPos().rows);
+  };
+  io.stderr.prependListener('resize', onResize);
 
   return new Promise<void>((resolve, reject) => {
     let ended = false;
-    const end = (error?: unknown, report?: string) => {
-      if (ended) return;
-      ended = true;
-      clearPromptLine();
-      if (report) log.info(report);
-      rl.close();
+    const finish = (error?: unknown) => {
+      io.stderr.off('resize', onResize);
       if (error === undefined) resolve();
       else reject(error);
     };
+    const end = (error?: unknown, report?: string) => {
+      if (ended) return;
+      ended = true;
+      if (inputOpen) clearInput();
+      inputOpen = false;
+      if (report) log.info(report);
+      rl.close();
+      finish(error);
+    };
 
     rl.on('line', (line) => {
+      // As readline's own history: not blank lines, and not the same line twice in a row.
+      if (history && line.trim() !== '' && line !== lastRecorded) {
+        history.record(line);
+        lastRecorded = line;
+      }
       try {
         client.write(etf ? encodeTermMessage(line, 'that line') : Buffer.from(line, 'utf8'));
       } catch (error) {
@@ -82,15 +144,17 @@ export function replSession(client: FramedClient, io: Io, options: ReplOptions, 
       rl.prompt();
     });
 
-    // Ctrl-D on an empty line (or the terminal going away).
+    // Ctrl-D on an empty line (or the terminal going away). Replies to lines already sent may still come
+    // (the server reads our close and answers what it had); they print until the server closes.
     rl.on('close', () => {
       if (ended) return;
       ended = true;
-      clearPromptLine();
+      clearInput();
+      inputOpen = false;
       client.end().then(() => {
         log.info(`connection to ${client.target} closed`);
-        resolve();
-      }, reject);
+        finish();
+      }, finish);
     });
 
     rl.on('SIGINT', () => {
@@ -116,4 +180,10 @@ export function replSession(client: FramedClient, io: Io, options: ReplOptions, 
 
     rl.prompt();
   });
+}
+
+// readline moves up by the rows it last drew the input over (its `prevRows`) before each redraw; it has no
+// public way to say that the input was already wiped, or that the terminal re-wrapped it.
+function setDrawnRows(rl: Interface, rows: number): void {
+  (rl as unknown as { prevRows?: number }).prevRows = rows;
 }

@@ -25,6 +25,8 @@ export interface ConnectOptions extends ClientConnectionOptions {
   timeoutMs?: number;
   verbose: boolean;
   color: boolean;
+  /** On a terminal, keep the entered lines across sessions (`historyPath`). Default false; `connect` sets it. */
+  history?: boolean;
 }
 
 /**
@@ -50,7 +52,12 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
     const client = await openClient(options, tls, io, log, { signal: session.signal, spinner: interactive });
     if (interactive) {
       log.info(describeConnection(client, options.tls));
-      await replSession(client, io, { output: options.output, format: options.format }, log);
+      await replSession(
+        client,
+        io,
+        { output: options.output, format: options.format, history: options.history },
+        log,
+      );
     } else {
       log.verbose(describeConnection(client, options.tls));
       await pipeSession(client, io.stdin, io.stdout, options, log);

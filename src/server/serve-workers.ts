@@ -49,6 +49,7 @@ async function runWorker(options: ServeWorkersOptions, slot: number, io: Io): Pr
         maxAccepts: undefined,
         maxConnections: perWorkerMaxConnections(options.maxConnections, options.workers),
         logBase: { worker: slot, pid: process.pid },
+        announceWhenQuiet: false,
         onServer: (server) => server.on('disconnect', reportConnectionClosed),
       },
       workerIo(io),
@@ -64,6 +65,14 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
     level: options.logLevel,
     color: useColor(io, { json: options.json, color: options.color }),
   });
+  // As in serve: --quiet keeps the lines needed to connect.
+  const announcer = log.enabled('info')
+    ? log
+    : createLogger(io.stderr, {
+        json: options.json,
+        level: 'info',
+        color: useColor(io, { json: options.json, color: options.color }),
+      });
   let credentials = await loadServerCredentials(options, io);
   let ephemeral = false;
   if (credentials.cert === undefined) {
@@ -86,13 +95,13 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
         const bound = formatAddress(address.address, address.port);
         if (ephemeral) {
           const command = `tlsecho connect --pin ${fingerprint} ${formatAddress(connectHost(address.address), address.port)}`;
-          log.info(
+          announcer.info(
             `no certificate given and none in certs/: every worker uses one ephemeral self-signed certificate for localhost, 127.0.0.1 and ::1 (${fingerprint})`,
             { event: 'certificate', ephemeral: true, fingerprint },
           );
-          log.info(`verify it with: ${command}`, { event: 'connect-command', fingerprint, command });
+          announcer.info(`verify it with: ${command}`, { event: 'connect-command', fingerprint, command });
         }
-        log.info(
+        announcer.info(
           `listening on ${bound} with ${workers} ${workers === 1 ? 'worker' : 'workers'} (packet ${options.packet}, ${options.handler}${options.proxyProtocol ? ', PROXY protocol' : ''})`,
           {
             event: 'listening',

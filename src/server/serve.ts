@@ -45,6 +45,12 @@ export interface ServeOptions {
   logBase?: LogFields;
   /** How long per-connection log lines may wait to share a write (default 50 ms; see LOG_COALESCE_MS). */
   logCoalesceMs?: number;
+  /**
+   * Print the lines needed to connect (listening address; for an ephemeral certificate, its fingerprint
+   * and the connect command) even when `logLevel` hides info lines, as under --quiet. Default true; a
+   * `--workers` worker sets false, since the primary prints them once for all.
+   */
+  announceWhenQuiet?: boolean;
   /** Called with the server before it listens, to subscribe to its events. */
   onServer?: (server: TlsechoServer) => void;
 }
@@ -64,15 +70,26 @@ export async function serve(options: ServeOptions, io: Io): Promise<void> {
   });
   // However the process ends, lines held back for the next write still reach stderr.
   const stopFlushingAtExit = io.onExit(() => log.flush());
+  // --quiet silences the chatter, not what a person needs to connect: with port 0 or an ephemeral
+  // certificate there is no other way to learn the port or the fingerprint to pin.
+  const announcer =
+    log.enabled('info') || options.announceWhenQuiet === false
+      ? log
+      : createLogger(io.stderr, {
+          json: options.json,
+          level: 'info',
+          color: useColor(io, { json: options.json, color: options.color }),
+          base: options.logBase,
+        });
   try {
-    await run(options, io, log);
+    await run(options, io, log, announcer);
   } finally {
     log.flush();
     stopFlushingAtExit();
   }
 }
 
-async function run(options: ServeOptions, io: Io, log: Logger): Promise<void> {
+async function run(options: ServeOptions, io: Io, log: Logger, announcer: Logger): Promise<void> {
   const credentials = options.credentials ?? (await loadServerCredentials(options, io));
   const server = createServer({
     host: options.host,
@@ -103,7 +120,7 @@ async function run(options: ServeOptions, io: Io, log: Logger): Promise<void> {
   const stopWatching = watchSignals(server, io, log, options.drainTimeoutMs);
   try {
     await server.listen();
-    announce(server, options, credentials, log);
+    announce(server, options, credentials, log, announcer);
     if (options.maxAccepts !== undefined) stopAfter(server, options.maxAccepts, log);
     await closed;
     const stats = server.stats;
@@ -117,11 +134,13 @@ async function run(options: ServeOptions, io: Io, log: Logger): Promise<void> {
 }
 
 // Certificate first, readiness last: a script that waits for "listening on" has everything it needs then.
+// `always` carries the lines needed to connect, which --quiet keeps; `log` the rest.
 function announce(
   server: TlsechoServer,
   options: ServeOptions,
   credentials: ServerCredentials,
   log: Logger,
+  always: Logger,
 ): void {
   const address = server.address()!;
   const bound = formatAddress(address.address, address.port);
@@ -129,11 +148,11 @@ function announce(
   if (certificate.ephemeral) {
     const target = formatAddress(connectHost(address.address), address.port);
     const connect = `tlsecho connect --pin ${certificate.fingerprint} ${target}`;
-    log.info(
+    always.info(
       `no certificate given and none in certs/: using an ephemeral self-signed one for localhost, 127.0.0.1 and ::1 (${certificate.fingerprint})`,
       { event: 'certificate', ephemeral: true, fingerprint: certificate.fingerprint },
     );
-    log.info(`verify it with: ${connect}`, {
+    always.info(`verify it with: ${connect}`, {
       event: 'connect-command',
       fingerprint: certificate.fingerprint,
       command: connect,
@@ -152,7 +171,7 @@ function announce(
   }
   const mtls = credentials.clientCa !== undefined ? ', client certificates required' : '';
   const proxy = options.proxyProtocol ? ', PROXY protocol header required' : '';
-  log.info(`listening on ${bound} (packet ${options.packet}, ${server.handler.name}${mtls}${proxy})`, {
+  always.info(`listening on ${bound} (packet ${options.packet}, ${server.handler.name}${mtls}${proxy})`, {
     event: 'listening',
     address: address.address,
     port: address.port,

@@ -244,8 +244,9 @@ describe.skipIf(!existsSync('/usr/bin/tmux') && !existsSync('/usr/local/bin/tmux
       const socket = join(dir, 'tmux.sock');
       const statusFile = join(dir, 'status');
       const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+      // The session's history goes to the temp dir, not the home of whoever runs the tests.
       const command =
-        `cd ${quote(REPO)} && env -u CI NO_COLOR=1 ${quote(process.execPath)} bin/tlsecho ${args.map(quote).join(' ')}; ` +
+        `cd ${quote(REPO)} && env -u CI NO_COLOR=1 XDG_STATE_HOME=${quote(dir)} ${quote(process.execPath)} bin/tlsecho ${args.map(quote).join(' ')}; ` +
         // Keep the pane open after the exit so that the screen can still be read.
         `echo $? > ${quote(statusFile)}; sleep 600`;
       const tmux = (...tmuxArgs: string[]) => execFile('tmux', ['-S', socket, ...tmuxArgs]);
@@ -430,6 +431,8 @@ describe('connect flags → options', () => {
     [['h:1', '-k'], { tls: expect.objectContaining({ insecure: true }) }],
     [['h:1'], { format: 'text' }],
     [['h:1', '--format', 'etf', '--whole'], { format: 'etf', input: 'whole' }],
+    [['h:1'], { history: true }],
+    [['h:1', '--no-history'], { history: false }],
   ])('%j', async (args, expected) => {
     expect(await parse(args)).toMatchObject(expected);
   });

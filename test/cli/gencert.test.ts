@@ -101,10 +101,12 @@ describe('making certificates', () => {
     const server = await gencert(cwd, '--issuer', 'certs', '--host', 'api.test', '--host', '127.0.0.1');
     expect(server.code, server.stderr).toBe(0);
     expect(server.stderr).toMatch(
-      /^Created a server certificate signed by the CA for api\.test, 127\.0\.0\.1\n/,
+      /^Created a server certificate for api\.test, 127\.0\.0\.1, signed by the CA in certs\/ca\.crt\n/,
     );
     expect(server.stderr).toContain('  chain        certs/server.chain.pem (certificate + CA)\n');
-    expect(server.stderr).toContain('  tlsecho connect --ca certs/ca.crt api.test:7000\n');
+    expect(server.stderr).toContain(
+      '  tlsecho connect --ca certs/ca.crt 127.0.0.1:7000 --servername api.test\n',
+    );
     expect(await verify(cwd, 'certs/ca.crt', 'sslserver', 'certs/server.crt')).toMatch(/: OK/);
     const chain = await readFile(join(cwd, 'certs/server.chain.pem'), 'utf8');
     expect(chain).toBe(
@@ -114,7 +116,9 @@ describe('making certificates', () => {
 
     const client = await gencert(cwd, '--issuer', 'certs', '--client', '--name', 'alice');
     expect(client.code, client.stderr).toBe(0);
-    expect(client.stderr).toMatch(/^Created a client certificate signed by the CA "alice"\n/);
+    expect(client.stderr).toMatch(
+      /^Created a client certificate "alice", signed by the CA in certs\/ca\.crt\n/,
+    );
     expect(client.stderr).toContain(
       '  tlsecho connect --ca certs/ca.crt --cert certs/alice.crt --key certs/alice.key localhost:7000\n',
     );

@@ -14,6 +14,7 @@ export interface ConnectArgs extends ClientArgs {
   linger?: number;
   wait?: boolean;
   timeout?: number;
+  history?: boolean;
 }
 
 /** Flags → options for `connectSession`. Pure, so a table test can cover it. */
@@ -28,6 +29,7 @@ export function toConnectOptions(argv: ConnectArgs): ConnectOptions {
     timeoutMs: argv.timeout,
     verbose: argv.verbose ?? false,
     color: argv.color ?? true,
+    history: argv.history ?? true,
   };
 }
 
@@ -73,6 +75,14 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
           undefined,
           'Connection:',
         ),
+      })
+      .option('history', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'on a terminal, keep the lines you enter across sessions in $XDG_STATE_HOME/tlsecho/history ' +
+          '(default ~/.local/state/tlsecho/history; --no-history to neither read nor write it)',
+        group: 'Input:',
       })
       .example('$0 connect localhost:7000 --ca certs/ca.crt', 'interactive session, trusting a local CA')
       .example("printf 'a\\nb\\n' | $0 connect :7000 --ca ca.crt", 'send two frames, print the two replies')

@@ -191,7 +191,13 @@ function serveBuilder(y: Argv) {
       default: false,
       describe: 'also log every message (a short escaped preview)',
     })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'log errors only' })
+    .option('quiet', {
+      alias: 'q',
+      type: 'boolean',
+      default: false,
+      describe:
+        'log errors only, plus the lines needed to connect (listening address; for an ephemeral certificate, its fingerprint and the connect command)',
+    })
     .check((argv) => {
       if (argv.verbose && argv.quiet) throw new UsageError('--verbose and --quiet cannot go together');
       if ((argv.cert === undefined) !== (argv.key === undefined)) {

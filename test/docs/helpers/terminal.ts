@@ -18,6 +18,8 @@ export interface Terminal {
   waitForScreen(predicate: (text: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
   /** Resolves with the exit status, and every distinct screen (with escapes) seen until then. */
   watchUntilExit(timeoutMs?: number): Promise<{ status: number; screens: string[] }>;
+  /** Resizes the terminal, as a person dragging its window edge: the program gets SIGWINCH. */
+  resize(columns: number, rows?: number): Promise<void>;
 }
 
 const POLL_MS = 40;
@@ -79,6 +81,9 @@ export async function startTerminal(
         if (Date.now() > deadline) throw new Error(`the command did not exit; the terminal shows:\n${text}`);
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
+    },
+    resize: async (columns, rows) => {
+      await tmux('resize-window', '-x', String(columns), ...(rows === undefined ? [] : ['-y', String(rows)]));
     },
   };
 }
