@@ -15,7 +15,9 @@ export const VERSION = packageJson.version;
 
 /** Builds the whole command line: global flags, the subcommands, and the rules that turn yargs failures into usage errors. */
 export function buildParser(argv: string[], io: Io): Argv {
-  const parser: Argv = yargs(argv)
+  const parser: Argv = yargs(argv);
+  layOutExamples(parser);
+  parser
     .scriptName('tlsecho')
     .usage(
       '$0 <command> [options]\n\nTLS framed messaging: Erlang {packet, N} frames over TLS, from the shell.',
@@ -47,7 +49,8 @@ export function buildParser(argv: string[], io: Io): Argv {
     .alias('help', 'h')
     .version(VERSION)
     .alias('version', 'V')
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .example(TOP_LEVEL_EXAMPLES)
+    .wrap(Math.min(MAX_HELP_WIDTH, terminalColumns(io) ?? DEFAULT_HELP_WIDTH))
     .exitProcess(false)
     .fail((message, error) => {
       // Errors thrown by a command handler arrive here too; keep them as they are. A `coerce` callback's
@@ -62,6 +65,48 @@ export function buildParser(argv: string[], io: Io): Argv {
       });
     });
   return parser;
+}
+
+// Wider than this, option descriptions become hard to follow from flag to text.
+const MAX_HELP_WIDTH = 110;
+// Piped, there is no terminal to measure: the width most terminals open at, with room to spare.
+const DEFAULT_HELP_WIDTH = 100;
+
+/** What `tlsecho --help` shows under Examples: the first steps, in order. */
+const TOP_LEVEL_EXAMPLES: [string, string][] = [
+  [
+    '$0 gencert --ca && $0 gencert --issuer certs',
+    'a local CA and a server certificate it signs, in ./certs',
+  ],
+  ['$0 serve', 'an echo server on 127.0.0.1:7000 using certs/server.crt'],
+  ['$0 send localhost:7000 --ca certs/ca.crt hello', 'send one message, print the reply'],
+  ['$0 connect localhost:7000 --ca certs/ca.crt', 'an interactive session'],
+];
+
+function terminalColumns(io: Io): number | undefined {
+  const columns = (io.stdout as { columns?: number }).columns;
+  return io.stdout.isTTY && typeof columns === 'number' && columns > 0 ? columns : undefined;
+}
+
+/**
+ * yargs sets examples in two columns, the command in the left one capped at half the width, so a long
+ * command wraps onto a second line, and copying its first line runs a different command. Each example is
+ * shown instead as its description, as a shell comment, above the whole command on a line of its own:
+ * both lines can be pasted into a shell as they are. Builders still declare `.example(command, text)`,
+ * so the man page and the README read them unchanged.
+ */
+function layOutExamples(parser: Argv): void {
+  const declare = parser.example.bind(parser);
+  const example = (command: string | [string, string?][], description?: string): Argv => {
+    const list = Array.isArray(command) ? command : [[command, description] as [string, string?]];
+    for (const [text, about] of list) {
+      // A single column (empty description) wraps only at the full width, and no example is that long.
+      if (about) declare(`# ${about}`, '');
+      declare(text, '');
+    }
+    return parser;
+  };
+  parser.example = example as Argv['example'];
 }
 
 /**
