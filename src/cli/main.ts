@@ -3,8 +3,9 @@ import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { allCommands } from './commands/index.js';
-import { completeWords } from './completion.js';
+import { answerCompletion } from './completion.js';
 import type { Io } from './io.js';
+import { withGlobalOptions } from './option-groups.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -17,34 +18,19 @@ export const VERSION = packageJson.version;
 export function buildParser(argv: string[], io: Io): Argv {
   const parser: Argv = yargs(argv);
   layOutExamples(parser);
-  parser
+  withGlobalOptions(parser)
     .scriptName('tlsecho')
     .usage(
       '$0 <command> [options]\n\nTLS framed messaging: Erlang {packet, N} frames over TLS, from the shell.',
     )
     .command(allCommands(io))
-    .option('debug', {
-      type: 'boolean',
-      default: false,
-      describe: 'show stack traces and causes of errors',
-      global: true,
-    })
-    .option('color', {
-      type: 'boolean',
-      default: true,
-      describe: 'colour diagnostics on a terminal (--no-color to disable)',
-      global: true,
-    })
     .demandCommand(1, 'choose a command')
     .recommendCommands()
     .strict()
     .env('TLSECHO')
     .middleware(dropForeignEnvOptions as unknown as MiddlewareFunction, true)
-    .completion(
-      'completion',
-      'print a bash/zsh completion script (see the README for installing it)',
-      completeWords(() => parser),
-    )
+    // Listed here for --help and the docs; answerCompletion prints the script and answers the requests.
+    .completion('completion', 'print a bash/zsh completion script (see the README for installing it)')
     .help()
     .alias('help', 'h')
     .version(VERSION)
@@ -114,6 +100,11 @@ function layOutExamples(parser: Argv): void {
  * turns errors into messages and codes; it never calls process.exit.
  */
 export async function main(argv: string[], io: Io): Promise<number> {
+  const completion = answerCompletion(argv, io, () => ({
+    commands: allCommands(io),
+    globalOptions: withGlobalOptions,
+  }));
+  if (completion !== undefined) return completion;
   const json = argv.includes('--json');
   const debug = argv.includes('--debug') || isSet(io.env.TLSECHO_DEBUG);
   const parser = buildParser(argv, io);
