@@ -2,7 +2,12 @@ import { createLogger, useColor, type Io } from '../cli/io.js';
 import { formatDuration } from '../units.js';
 import { createSessionSignal } from './deadline.js';
 import type { InputMode } from './input.js';
-import { describeConnection, openClient, type ClientConnectionOptions } from './open-client.js';
+import {
+  describeConnection,
+  logPeerDetails,
+  openClient,
+  type ClientConnectionOptions,
+} from './open-client.js';
 import type { OutputMode } from './output.js';
 import { pipeSession } from './pipe.js';
 import { replSession } from './repl.js';
@@ -47,9 +52,11 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
     const client = await openClient(options, tls, io, log, { signal: session.signal, spinner: interactive });
     if (interactive) {
       log.info(describeConnection(client, options.tls));
+      logPeerDetails(client, options.tls, log);
       await replSession(client, io, { output: options.output, format: options.format }, log);
     } else {
       log.verbose(describeConnection(client, options.tls));
+      logPeerDetails(client, options.tls, log);
       await pipeSession(client, io.stdin, io.stdout, options, log);
     }
   } finally {
