@@ -5,7 +5,7 @@ import { connectFramed, type FramedClient } from './connect.js';
 import { localProxyHeader, type ProxyHeaderVersion } from './proxy-header.js';
 import { formatTarget, type Target } from './target.js';
 import type { ClientTlsSettings } from '../tls/options.js';
-import { describeCertificate } from '../certs/inspect.js';
+import { describeCertificate, validityProblem } from '../certs/inspect.js';
 import { warnIfInsecure, type ClientTlsFlags } from './tls-settings.js';
 
 /** What every client command needs to reach a server. */
@@ -98,7 +98,7 @@ export function logPeerDetails(
     length: chain.length,
   });
   chain.forEach((certificate, depth) => {
-    const validity = validityNote(certificate, now);
+    const validity = validityProblem(certificate, now);
     const fields = {
       event: 'certificate',
       depth,
@@ -113,20 +113,13 @@ export function logPeerDetails(
       `${depth} subject: ${certificate.subject}`,
       `  issuer:  ${certificate.issuer}${certificate.selfSigned ? ' (self-signed)' : ''}`,
       ...(certificate.sans.length > 0 ? [`  names:   ${certificate.sans.join(', ')}`] : []),
-      `  valid:   ${certificate.notBefore.toISOString()} to ${certificate.notAfter.toISOString()}${validity ? ` (${validity})` : ''}`,
+      `  valid:   ${certificate.notBefore.toISOString()} to ${certificate.notAfter.toISOString()}${validity === undefined ? '' : validity.startsWith('expired') ? ' (EXPIRED)' : ' (NOT VALID YET)'}`,
       `  ${certificate.fingerprint}`,
     ];
     // Under --json, one line per certificate with every field; on a terminal, the block above.
     if (log.json) log.verbose(`certificate ${depth}: ${certificate.subject}`, fields);
     else for (const line of lines) log.verbose(`  ${line}`);
   });
-}
-
-/** `expired`, `not valid yet`, or undefined when `now` lies inside the certificate's validity. */
-function validityNote(certificate: { notBefore: Date; notAfter: Date }, now: Date): string | undefined {
-  if (now > certificate.notAfter) return 'EXPIRED';
-  if (now < certificate.notBefore) return 'NOT VALID YET';
-  return undefined;
 }
 
 /**
@@ -141,14 +134,11 @@ export function warnIfPinnedCertificateOutOfDate(
 ): void {
   const leaf = client.peer.chain[0];
   if (tls.pin === undefined || leaf === undefined) return;
-  const certificate = describeCertificate(leaf);
-  if (now > certificate.notAfter) {
-    log.warn(
-      `the pinned certificate of ${client.target} expired on ${certificate.notAfter.toISOString()}; trusted only because it matches --pin`,
-    );
-  } else if (now < certificate.notBefore) {
-    log.warn(
-      `the pinned certificate of ${client.target} is not valid until ${certificate.notBefore.toISOString()}; trusted only because it matches --pin`,
-    );
+  const problem = validityProblem(describeCertificate(leaf), now);
+  if (problem) {
+    log.warn(`the pinned certificate of ${client.target} ${problem}; trusted only because it matches --pin`, {
+      event: 'certificate-dates',
+      problem,
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { createLogger, useColor, type Io, type LogFields, type Logger, type LogLevel } from '../cli/io.js';
+import { describeCertificate, validityProblem } from '../certs/inspect.js';
 import type { PacketMode } from '../codec/limits.js';
 import type { MinTlsVersion } from '../tls/options.js';
 import { formatDuration } from '../units.js';
@@ -115,6 +116,17 @@ async function run(options: ServeOptions, io: Io, log: Logger): Promise<void> {
   }
 }
 
+// A certificate past its dates still loads, and every client that verifies it refuses the handshake.
+function warnIfOutOfDate(credentials: ServerCredentials, log: Logger): void {
+  if (credentials.cert === undefined) return;
+  const problem = validityProblem(describeCertificate(credentials.cert));
+  if (problem === undefined) return;
+  log.warn(
+    `certificate ${credentials.certFile ?? ''} ${problem}: clients that verify it will refuse the handshake`,
+    { event: 'certificate-dates', file: credentials.certFile, problem },
+  );
+}
+
 // Certificate first, readiness last: a script that waits for "listening on" has everything it needs then.
 function announce(
   server: TlsechoServer,
@@ -144,6 +156,7 @@ function announce(
       file: credentials.certFile,
       fingerprint: certificate.fingerprint,
     });
+    warnIfOutOfDate(credentials, log);
   }
   const mtls = credentials.clientCa !== undefined ? ', client certificates required' : '';
   const proxy = options.proxyProtocol ? ', PROXY protocol header required' : '';
