@@ -17,6 +17,8 @@ export interface CompletionSource {
   commands: CommandModule<object, never>[];
   /** Declares the options every command takes (`--debug`, `--color`). */
   globalOptions: (y: Argv) => Argv;
+  /** What `--ciphers` completes to. */
+  ciphers?: readonly string[];
 }
 
 /** One word on offer, with the text zsh lists beside it. */
@@ -124,14 +126,20 @@ function option(name: string, aliases: string[], takesValue: boolean, describe: 
  * Answers `tlsecho completion` (the script) and the script's requests. Returns the exit code, or undefined
  * when `argv` is neither, for the normal parser to handle.
  */
-export function answerCompletion(argv: string[], io: Io, source: () => CompletionSource): number | undefined {
+export async function answerCompletion(
+  argv: string[],
+  io: Io,
+  source: () => CompletionSource,
+): Promise<number | undefined> {
   if (argv.length === 1 && argv[0] === 'completion') {
     io.stdout.write(/zsh/.test(io.env.SHELL ?? '') ? ZSH_SCRIPT : BASH_SCRIPT);
     return 0;
   }
   if (argv[0] !== COMPLETION_KEY) return undefined;
   try {
-    io.stdout.write(completionReply(argv.slice(1), io.env, source()));
+    // Loaded only for a request: the suites `--ciphers` completes to live with the TLS defaults.
+    const { TLS12_CIPHERS } = await import('../tls/options.js');
+    io.stdout.write(completionReply(argv.slice(1), io.env, { ...source(), ciphers: TLS12_CIPHERS }));
   } catch {
     // Whatever went wrong, Tab offers nothing rather than writing into the command line.
   }
@@ -186,13 +194,13 @@ function completeWords(words: string[], current: string, source: CompletionSourc
   if (assignment) {
     const spec = findOption(options, assignment[1]!.slice(0, -1));
     if (!spec?.takesValue) return none;
-    return prefixed(valueOffer(spec, assignment[2]!), assignment[1]!);
+    return prefixed(valueOffer(spec, assignment[2]!, source), assignment[1]!);
   }
   // `--packet <Tab>`: a value, never an option.
   const previous = words.at(-1);
   if (previous !== undefined && previous.startsWith('-') && !previous.includes('=')) {
     const spec = findOption(options, previous);
-    if (spec?.takesValue) return valueOffer(spec, current);
+    if (spec?.takesValue) return valueOffer(spec, current, source);
   }
   if (current.startsWith('-')) {
     return { candidates: optionCandidates(options, words, current) };
@@ -238,7 +246,20 @@ function optionCandidates(options: OptionSpec[], words: string[], current: strin
   );
 }
 
-function valueOffer(spec: OptionSpec, current: string): Offer {
+function valueOffer(spec: OptionSpec, current: string, source: CompletionSource): Offer {
+  if (spec.name === 'ciphers') {
+    // A colon-separated list: complete the suite after the last colon, keeping the ones before it.
+    const done = current.slice(0, current.lastIndexOf(':') + 1);
+    const typing = current.slice(done.length);
+    return {
+      candidates: (source.ciphers ?? [])
+        .filter((suite) => suite.startsWith(typing.toUpperCase()))
+        .map((suite) => ({
+          word: `${done}${suite}`,
+          description: 'a TLS 1.2 suite serve accepts',
+        })),
+    };
+  }
   const listed =
     VALUES[spec.name] ??
     spec.choices.map((choice): [string, string] => [choice, CHOICE_DESCRIPTIONS[spec.name]?.[choice] ?? '']);

@@ -100,7 +100,7 @@ function layOutExamples(parser: Argv): void {
  * turns errors into messages and codes; it never calls process.exit.
  */
 export async function main(argv: string[], io: Io): Promise<number> {
-  const completion = answerCompletion(argv, io, () => ({
+  const completion = await answerCompletion(argv, io, () => ({
     commands: allCommands(io),
     globalOptions: withGlobalOptions,
   }));

@@ -102,6 +102,8 @@ describe('bash completion', () => {
     ['tlsecho gencert --key-type rsa', ['rsa-2048', 'rsa-3072', 'rsa-4096']],
     ['tlsecho serve --exec-framing ', ['line', 'raw']],
     ['tlsecho serve --packet=', ['1', '2', '4', 'line']],
+    ['tlsecho send h:1 --max-tls ', ['1.2', '1.3']],
+    ['tlsecho send h:1 --ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CH', ['ECDHE-RSA-CHACHA20-POLY1305']],
   ])('%s<Tab> offers the values and writes nothing else', async (line, values) => {
     const { words, stderr } = await bashCompletion(line);
     expect(words).toEqual(values);
