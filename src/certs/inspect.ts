@@ -171,6 +171,19 @@ function parseSubjectAltNames(text: string | undefined): string[] {
   });
 }
 
+/**
+ * `expired on …` or `is not valid until …` when `now` lies outside the certificate's dates; undefined inside.
+ * Dates are ISO 8601 (UTC), as the logs show them.
+ */
+export function validityProblem(
+  description: Pick<CertificateDescription, 'notBefore' | 'notAfter'>,
+  now = new Date(),
+): string | undefined {
+  if (now > description.notAfter) return `expired on ${description.notAfter.toISOString()}`;
+  if (now < description.notBefore) return `is not valid until ${description.notBefore.toISOString()}`;
+  return undefined;
+}
+
 /** One line for logs: `CN=localhost (localhost, 127.0.0.1) issued by …, valid until …, sha256:…`. */
 export function formatCertificate(description: CertificateDescription): string {
   const names = description.sans.length > 0 ? ` (${description.sans.join(', ')})` : '';

@@ -2,9 +2,10 @@ import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { allCommands } from './commands/index.js';
-import { COMPLETION_HELP, completeWords } from './completion.js';
+import { answerCompletion, COMPLETION_HELP } from './completion.js';
 import { loadHelpLayout, mayPrintHelp } from './help-layout.js';
 import { renderHelpOnlyWhenShown } from './lazy-help.js';
+import { withGlobalOptions } from './option-groups.js';
 import { withTerminalCapabilities } from './terminal-capabilities.js';
 import { describeUsageFailure } from './usage-errors.js';
 import { VERSION } from './version.js';
@@ -14,40 +15,28 @@ export { VERSION } from './version.js';
 
 /** Builds the whole command line: global flags, the subcommands, and the rules that turn yargs failures into usage errors. */
 export function buildParser(argv: string[], io: Io, commands = allCommands(io)): Argv {
-  const parser: Argv = yargs(argv)
+  const parser: Argv = yargs(argv);
+  layOutExamples(parser);
+  withGlobalOptions(parser)
     .scriptName('tlsecho')
     .usage(
       '$0 <command> [options]\n\nTLS framed messaging: Erlang {packet, N} frames over TLS, from the shell.',
     )
     .command(commands)
-    .option('debug', {
-      type: 'boolean',
-      default: false,
-      describe: 'show stack traces and causes of errors',
-      global: true,
-    })
-    .option('color', {
-      type: 'boolean',
-      default: true,
-      describe: 'colour diagnostics on a terminal (--no-color to disable)',
-      global: true,
-    })
     .demandCommand(1, 'choose a command')
     .recommendCommands()
     .strict()
     .env('TLSECHO')
     .middleware(dropForeignEnvOptions as unknown as MiddlewareFunction, true)
     .middleware(restoreOperandValues as unknown as MiddlewareFunction, true)
-    .completion(
-      'completion',
-      'print a bash/zsh completion script (see the README for installing it)',
-      completeWords(() => parser),
-    )
+    // Listed here for --help and the docs; answerCompletion prints the script and answers the requests.
+    .completion('completion', 'print a bash/zsh completion script (see the README for installing it)')
     .help()
     .alias('help', 'h')
     .version(VERSION)
     .alias('version', 'V')
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .example(TOP_LEVEL_EXAMPLES)
+    .wrap(Math.min(MAX_HELP_WIDTH, terminalColumns(io) ?? DEFAULT_HELP_WIDTH))
     .exitProcess(false)
     .fail((message, error) => {
       // Errors thrown by a command handler arrive here too; keep them as they are. A `coerce` callback's
@@ -69,6 +58,48 @@ export function buildParser(argv: string[], io: Io, commands = allCommands(io)):
   return parser;
 }
 
+// Wider than this, option descriptions become hard to follow from flag to text.
+const MAX_HELP_WIDTH = 110;
+// Piped, there is no terminal to measure: the width most terminals open at, with room to spare.
+const DEFAULT_HELP_WIDTH = 100;
+
+/** What `tlsecho --help` shows under Examples: the first steps, in order. */
+const TOP_LEVEL_EXAMPLES: [string, string][] = [
+  [
+    '$0 gencert --ca && $0 gencert --issuer certs',
+    'a local CA and a server certificate it signs, in ./certs',
+  ],
+  ['$0 serve', 'an echo server on 127.0.0.1:7000 using certs/server.crt'],
+  ['$0 send localhost:7000 --ca certs/ca.crt hello', 'send one message, print the reply'],
+  ['$0 connect localhost:7000 --ca certs/ca.crt', 'an interactive session'],
+];
+
+function terminalColumns(io: Io): number | undefined {
+  const columns = (io.stdout as { columns?: number }).columns;
+  return io.stdout.isTTY && typeof columns === 'number' && columns > 0 ? columns : undefined;
+}
+
+/**
+ * yargs sets examples in two columns, the command in the left one capped at half the width, so a long
+ * command wraps onto a second line, and copying its first line runs a different command. Each example is
+ * shown instead as its description, as a shell comment, above the whole command on a line of its own:
+ * both lines can be pasted into a shell as they are. Builders still declare `.example(command, text)`,
+ * so the man page and the README read them unchanged.
+ */
+function layOutExamples(parser: Argv): void {
+  const declare = parser.example.bind(parser);
+  const example = (command: string | [string, string?][], description?: string): Argv => {
+    const list = Array.isArray(command) ? command : [[command, description] as [string, string?]];
+    for (const [text, about] of list) {
+      // A single column (empty description) wraps only at the full width, and no example is that long.
+      if (about) declare(`# ${about}`, '');
+      declare(text, '');
+    }
+    return parser;
+  };
+  parser.example = example as Argv['example'];
+}
+
 /**
  * Runs the CLI with `argv` (without node and the script) and returns the exit code. The only place that
  * turns errors into messages and codes; it never calls process.exit. `commands` is for tests that run the
@@ -79,6 +110,11 @@ export async function main(
   io: Io,
   commands?: ReturnType<typeof allCommands>,
 ): Promise<number> {
+  const completion = await answerCompletion(argv, io, () => ({
+    commands: commands ?? allCommands(io),
+    globalOptions: withGlobalOptions,
+  }));
+  if (completion !== undefined) return completion;
   const flags = beforeOperands(argv);
   // --json shapes the error output only where the command has it: `connect --json` is refused in plain words.
   const command = commandOf(argv);

@@ -9,6 +9,23 @@ export const FRAMING_GROUP = 'Framing:';
 export const TLS_GROUP = 'TLS:';
 export const OUTPUT_GROUP = 'Output:';
 
+/** The options every command takes: `--debug` and `--color`. */
+export function withGlobalOptions<T>(y: Argv<T>) {
+  return y
+    .option('debug', {
+      type: 'boolean',
+      default: false,
+      describe: 'show stack traces and causes of errors',
+      global: true,
+    })
+    .option('color', {
+      type: 'boolean',
+      default: true,
+      describe: 'colour diagnostics on a terminal (--no-color to disable)',
+      global: true,
+    });
+}
+
 /** `--packet` and `--max-frame`. */
 export function withFramingOptions<T>(y: Argv<T>) {
   return y

@@ -137,7 +137,13 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
     };
 
     const onError = (error: unknown) =>
-      finish(describeSocketError(error, target, tcpConnectedAt === undefined ? 'connect' : 'handshake'));
+      finish(
+        describeSocketError(error, target, tcpConnectedAt === undefined ? 'connect' : 'handshake', {
+          alpn: settings.alpn,
+          minTls: settings.minTls,
+          maxTls: settings.maxTls,
+        }),
+      );
     const onClose = () =>
       finish(
         new TlsFailureError(

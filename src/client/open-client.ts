@@ -5,6 +5,7 @@ import { connectFramed, type FramedClient } from './connect.js';
 import { localProxyHeader, type ProxyHeaderVersion } from './proxy-header.js';
 import { formatTarget, type Target } from './target.js';
 import type { ClientTlsSettings } from '../tls/options.js';
+import { describeCertificate, validityProblem } from '../certs/inspect.js';
 import { warnIfInsecure, type ClientTlsFlags } from './tls-settings.js';
 
 /** What every client command needs to reach a server. */
@@ -53,6 +54,7 @@ export async function openClient(
       proxyHeader: options.proxyHeader === undefined ? undefined : localProxyHeader(options.proxyHeader),
     });
     spinner?.stop();
+    warnIfPinnedCertificateOutOfDate(client, options.tls, log);
     return client;
   } catch (error) {
     spinner?.stop();
@@ -61,11 +63,82 @@ export async function openClient(
 }
 
 /**
- * The one-line summary of a connection: `connected to HOST:PORT: TLSv1.3, CIPHER, CN=…, sha256:…, verified`.
+ * The one-line summary of a connection:
+ * `connected to HOST:PORT: TLSv1.3, CIPHER[, ALPN name], CN=…, sha256:…, verified`.
  */
 export function describeConnection(client: FramedClient, tls: ClientTlsFlags): string {
   const peer = client.peer;
   const trust = tls.insecure ? 'NOT verified (--insecure)' : tls.pin ? 'verified (pinned)' : 'verified';
   const subject = peer.subject ? `CN=${peer.subject}` : 'no subject CN';
-  return `connected to ${client.target}: ${peer.protocol ?? 'TLS'}, ${peer.cipher}, ${subject}, ${peer.fingerprint}, ${trust}`;
+  const alpn = peer.alpn ? `, ALPN ${peer.alpn}` : '';
+  return `connected to ${client.target}: ${peer.protocol ?? 'TLS'}, ${peer.cipher}${alpn}, ${subject}, ${peer.fingerprint}, ${trust}`;
+}
+
+/**
+ * `-v`: what `openssl s_client -showcerts` would tell about the server, a line each: the negotiated
+ * protocol, cipher and ALPN, then each certificate of its chain (leaf first) with subject, issuer, names,
+ * validity and fingerprint.
+ */
+export function logPeerDetails(
+  client: FramedClient,
+  tls: ClientTlsFlags,
+  log: Logger,
+  now = new Date(),
+): void {
+  if (!log.enabled('verbose')) return;
+  const peer = client.peer;
+  const offered = tls.alpn && tls.alpn.length > 0 ? ` (offered ${tls.alpn.join(', ')})` : '';
+  log.verbose(
+    `negotiated ${peer.protocol ?? 'TLS'}, cipher ${peer.cipher}, ALPN ${peer.alpn || 'none'}${offered}`,
+    { event: 'tls', protocol: peer.protocol, cipher: peer.cipher, alpn: peer.alpn || null },
+  );
+  const chain = peer.chain.map((der) => describeCertificate(der));
+  log.verbose(`certificate chain of ${client.target}, leaf first (${chain.length}):`, {
+    event: 'chain',
+    length: chain.length,
+  });
+  chain.forEach((certificate, depth) => {
+    const validity = validityProblem(certificate, now);
+    const fields = {
+      event: 'certificate',
+      depth,
+      subject: certificate.subject,
+      issuer: certificate.issuer,
+      names: certificate.sans,
+      notBefore: certificate.notBefore.toISOString(),
+      notAfter: certificate.notAfter.toISOString(),
+      fingerprint: certificate.fingerprint,
+    };
+    const lines = [
+      `${depth} subject: ${certificate.subject}`,
+      `  issuer:  ${certificate.issuer}${certificate.selfSigned ? ' (self-signed)' : ''}`,
+      ...(certificate.sans.length > 0 ? [`  names:   ${certificate.sans.join(', ')}`] : []),
+      `  valid:   ${certificate.notBefore.toISOString()} to ${certificate.notAfter.toISOString()}${validity === undefined ? '' : validity.startsWith('expired') ? ' (EXPIRED)' : ' (NOT VALID YET)'}`,
+      `  ${certificate.fingerprint}`,
+    ];
+    // Under --json, one line per certificate with every field; on a terminal, the block above.
+    if (log.json) log.verbose(`certificate ${depth}: ${certificate.subject}`, fields);
+    else for (const line of lines) log.verbose(`  ${line}`);
+  });
+}
+
+/**
+ * A pin trusts one certificate whatever its dates; say so when those dates exclude today, since every
+ * client that verifies normally refuses it.
+ */
+export function warnIfPinnedCertificateOutOfDate(
+  client: FramedClient,
+  tls: ClientTlsFlags,
+  log: Logger,
+  now = new Date(),
+): void {
+  const leaf = client.peer.chain[0];
+  if (tls.pin === undefined || leaf === undefined) return;
+  const problem = validityProblem(describeCertificate(leaf), now);
+  if (problem) {
+    log.warn(`the pinned certificate of ${client.target} ${problem}; trusted only because it matches --pin`, {
+      event: 'certificate-dates',
+      problem,
+    });
+  }
 }

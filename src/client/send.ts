@@ -13,7 +13,12 @@ import { createSessionSignal } from './deadline.js';
 import { framingHint } from './framing-hint.js';
 import { checkReply } from './expect.js';
 import { readMessages, type InputMode } from './input.js';
-import { describeConnection, openClient, type ClientConnectionOptions } from './open-client.js';
+import {
+  describeConnection,
+  logPeerDetails,
+  openClient,
+  type ClientConnectionOptions,
+} from './open-client.js';
 import { FrameWriter, frameToJson, type FrameJson, type OutputMode } from './output.js';
 import {
   checkTermReply,
@@ -64,7 +69,13 @@ export interface SendOptions extends ClientConnectionOptions {
 export interface SendResult {
   target: string;
   ok: boolean;
-  tls: { protocol: string | null; cipher: string; fingerprint: string; verified: boolean } | null;
+  tls: {
+    protocol: string | null;
+    cipher: string;
+    alpn: string | null;
+    fingerprint: string;
+    verified: boolean;
+  } | null;
   /** With `format: 'etf'`, each reply as a term (or, when it is not one, its hex). */
   replies: Array<FrameJson | TermReplyJson>;
   timings: {
@@ -182,6 +193,7 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
   try {
     client = await openClient(options, tls, io, log, { signal: session.signal, json: options.json });
     log.verbose(describeConnection(client, options.tls));
+    logPeerDetails(client, options.tls, log);
     // Replies are read while sending, so a server that answers as it goes never blocks on a full buffer.
     const connection = client;
     const receiving = receive(connection);
@@ -210,6 +222,7 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
       ? {
           protocol: client.peer.protocol,
           cipher: client.peer.cipher,
+          alpn: client.peer.alpn || null,
           fingerprint: client.peer.fingerprint,
           verified: client.peer.verified,
         }

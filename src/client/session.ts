@@ -3,7 +3,12 @@ import { createLogger } from '../log/logger.js';
 import { formatDuration } from '../units.js';
 import { createSessionSignal } from './deadline.js';
 import type { InputMode } from './input.js';
-import { describeConnection, openClient, type ClientConnectionOptions } from './open-client.js';
+import {
+  describeConnection,
+  logPeerDetails,
+  openClient,
+  type ClientConnectionOptions,
+} from './open-client.js';
 import type { OutputMode } from './output.js';
 import { pipeSession } from './pipe.js';
 import { replSession } from './repl.js';
@@ -52,6 +57,7 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
     const client = await openClient(options, tls, io, log, { signal: session.signal, spinner: interactive });
     if (interactive) {
       log.info(describeConnection(client, options.tls));
+      logPeerDetails(client, options.tls, log);
       await replSession(
         client,
         io,
@@ -60,6 +66,7 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
       );
     } else {
       log.verbose(describeConnection(client, options.tls));
+      logPeerDetails(client, options.tls, log);
       await pipeSession(client, io.stdin, io.stdout, options, log);
     }
   } finally {

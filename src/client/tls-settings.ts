@@ -15,6 +15,9 @@ export interface ClientTlsFlags {
   keyFile?: string;
   keyPassphraseFile?: string;
   minTls?: MinTlsVersion;
+  maxTls?: MinTlsVersion;
+  /** Already checked by `parseCiphers`. */
+  ciphers?: string;
   alpn?: string[];
 }
 
@@ -28,6 +31,8 @@ export async function loadClientTlsSettings(flags: ClientTlsFlags, cwd: string):
   if (flags.insecure) settings.insecure = true;
   if (flags.servername !== undefined) settings.servername = flags.servername;
   if (flags.minTls !== undefined) settings.minTls = flags.minTls;
+  if (flags.maxTls !== undefined) settings.maxTls = flags.maxTls;
+  if (flags.ciphers !== undefined) settings.ciphers = flags.ciphers;
   if (flags.alpn && flags.alpn.length > 0) settings.alpn = flags.alpn;
   const caFiles = flags.caFiles ?? [];
   if (caFiles.length === 0 && flags.certFile === undefined) return settings;

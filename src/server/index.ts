@@ -32,6 +32,7 @@ export type {
   HandlerExit,
   HandlerSession,
   MessageHandler,
+  ModuleHandlerContext,
   Replies,
   Reply,
   SessionContext,

@@ -1,3 +1,4 @@
+import { describeCertificate, validityProblem } from '../certs/inspect.js';
 import { useColor, type Io } from '../io.js';
 import { createLogger, type LogFields, type Logger, type LogLevel } from '../log/logger.js';
 import type { PacketMode } from '../codec/limits.js';
@@ -133,6 +134,17 @@ async function run(options: ServeOptions, io: Io, log: Logger, announcer: Logger
   }
 }
 
+// A certificate past its dates still loads, and every client that verifies it refuses the handshake.
+function warnIfOutOfDate(credentials: ServerCredentials, log: Logger): void {
+  if (credentials.cert === undefined) return;
+  const problem = validityProblem(describeCertificate(credentials.cert));
+  if (problem === undefined) return;
+  log.warn(
+    `certificate ${credentials.certFile ?? ''} ${problem}: clients that verify it will refuse the handshake`,
+    { event: 'certificate-dates', file: credentials.certFile, problem },
+  );
+}
+
 // Certificate first, readiness last: a script that waits for "listening on" has everything it needs then.
 // `always` carries the lines needed to connect, which --quiet keeps; `log` the rest.
 function announce(
@@ -168,6 +180,7 @@ function announce(
       fingerprint: certificate.fingerprint,
       chain,
     });
+    warnIfOutOfDate(credentials, log);
   }
   const mtls = credentials.clientCa !== undefined ? ', client certificates required' : '';
   const proxy = options.proxyProtocol ? ', PROXY protocol header required' : '';

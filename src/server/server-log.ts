@@ -86,6 +86,9 @@ export function logServerEvents(
   server.on('handlerOutput', ({ id, line }) =>
     log.info(`[#${id}] handler stderr: ${JSON.stringify(line)}`, { event: 'handler-stderr', id, line }),
   );
+  server.on('handlerWarning', ({ id, message }) =>
+    log.warn(`[#${id}] ${message}`, { event: 'handler-warning', id }),
+  );
   server.on('error', (error) => log.error(`server error: ${error.message}`, { event: 'server-error' }));
   if (log.enabled('verbose')) {
     server.on('message', ({ id, direction, message }) => {

@@ -125,6 +125,8 @@ export interface ServerEvents {
   healthCheck: [check: ProxyHealthCheck];
   message: [trace: MessageTrace];
   handlerOutput: [output: HandlerOutput];
+  /** Advice about a handler, for the log (an `exec:` child that sits on its messages). */
+  handlerWarning: [warning: { id: number; message: string }];
   /** The listening socket failed after `listen()` succeeded. */
   error: [error: Error];
   /** The server stopped and every connection is gone. */
@@ -214,6 +216,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
         execFraming: options.execFraming ?? 'line',
         framing: this.framing,
         onStderr: (id, line) => this.emit('handlerOutput', { id, line }),
+        onWarning: (id, message) => this.emit('handlerWarning', { id, message }),
       }),
       this.#certificate(),
     ]);

@@ -8,6 +8,13 @@ import {
 
 type SystemError = Error & { code?: string; syscall?: string; reason?: string };
 
+/** What the client offered, so a refusal can be explained in the user's terms. */
+export interface HandshakeOffer {
+  alpn?: string[];
+  minTls?: string;
+  maxTls?: string;
+}
+
 /**
  * Turns what a socket emitted into the typed error a user should see, naming the address. `phase` says how
  * far the connection got: a reset during the handshake is a TLS problem (often: not a TLS server).
@@ -16,6 +23,7 @@ export function describeSocketError(
   error: unknown,
   target: string,
   phase: 'connect' | 'handshake' | 'session' = 'connect',
+  offer: HandshakeOffer = {},
 ): TlsechoError {
   if (isTlsechoError(error)) return error;
   const err = error as SystemError;
@@ -83,6 +91,20 @@ export function describeSocketError(
         hint: 'pass --cert FILE and --key FILE',
         cause: error,
       });
+    // RFC 7301 section 3.2: a server that supports none of the client's protocols answers with this alert.
+    case 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL':
+      return new TlsFailureError(
+        `${target} accepts none of the ALPN protocols offered (--alpn ${(offer.alpn ?? []).join(', ') || 'none'})`,
+        { code: 'ERR_ALPN_MISMATCH', cause: error },
+      );
+    // RFC 8446 section 6.2: no version both sides accept.
+    case 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION':
+    case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
+    case 'ERR_SSL_NO_PROTOCOLS_AVAILABLE':
+      return new TlsFailureError(`${target} accepts no TLS version offered (${offeredVersions(offer)})`, {
+        code: 'ERR_TLS_VERSION',
+        cause: error,
+      });
     default:
       if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || err?.reason !== undefined) {
         const why = (err.reason ?? err.message ?? code).toString().toLowerCase();
@@ -96,4 +118,14 @@ export function describeSocketError(
         cause: error,
       });
   }
+}
+
+function offeredVersions(offer: HandshakeOffer): string {
+  const min = offer.minTls ?? '1.2';
+  const max = offer.maxTls ?? '1.3';
+  const versions = min === max ? `TLS ${min} only` : `TLS ${min} to ${max}`;
+  // Name the flag that narrowed the offer; --min-tls 1.2 is the default and narrows nothing.
+  if (offer.maxTls === '1.2') return `${versions}, --max-tls 1.2`;
+  if (min === '1.3') return `${versions}, --min-tls 1.3`;
+  return versions;
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
   createSecureContext,
+  getCiphers,
   rootCertificates,
   type ConnectionOptions,
   type SecureContext,
@@ -22,6 +23,39 @@ export function parseMinTls(value: string | number): MinTlsVersion {
   throw new UsageError(`invalid TLS version '${value}': use 1.2 or 1.3 (older versions are not offered)`);
 }
 
+/** `--max-tls`: the same two versions, parsed the same way. */
+export function parseMaxTls(value: string | number): MinTlsVersion {
+  return parseMinTls(value);
+}
+
+/**
+ * `--ciphers`: TLS 1.2 cipher suites in OpenSSL's names, colon-separated (as `openssl s_client -cipher`
+ * takes them). Checked against what this OpenSSL knows, so a typo is a usage error naming the suite rather
+ * than a handshake that fails later. TLS 1.3 suites are not chosen this way (OpenSSL keeps them apart).
+ */
+export function parseCiphers(value: string): string {
+  const names = value
+    .split(':')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (names.length === 0)
+    throw new UsageError(`invalid --ciphers '${value}': name at least one cipher suite`);
+  const known = new Set(getCiphers());
+  for (const name of names) {
+    if (/^TLS_/i.test(name)) {
+      throw new UsageError(
+        `invalid --ciphers '${name}': a TLS 1.3 suite; --ciphers picks TLS 1.2 suites (e.g. ${TLS12_CIPHERS[0]})`,
+      );
+    }
+    if (!known.has(name.toLowerCase())) {
+      throw new UsageError(
+        `invalid --ciphers '${name}': not a TLS 1.2 cipher suite OpenSSL knows (e.g. ${TLS12_CIPHERS[0]})`,
+      );
+    }
+  }
+  return names.map((name) => name.toUpperCase()).join(':');
+}
+
 export function toSecureVersion(version: MinTlsVersion = '1.2'): SecureVersion {
   return version === '1.3' ? 'TLSv1.3' : 'TLSv1.2';
 }
@@ -39,6 +73,10 @@ export interface ClientTlsSettings {
   key?: string;
   passphrase?: string;
   minTls?: MinTlsVersion;
+  /** The highest version to offer: `1.2` tests how a server treats an older client. */
+  maxTls?: MinTlsVersion;
+  /** TLS 1.2 suites to offer, colon-separated (`parseCiphers`); default: Node's. */
+  ciphers?: string;
   alpn?: string[];
 }
 
@@ -52,6 +90,8 @@ export function buildClientTlsOptions(settings: ClientTlsSettings, host: string)
     minVersion: toSecureVersion(settings.minTls),
     rejectUnauthorized: false,
   };
+  if (settings.maxTls !== undefined) options.maxVersion = toSecureVersion(settings.maxTls);
+  if (settings.ciphers !== undefined) options.ciphers = settings.ciphers;
   // RFC 6066 forbids IP addresses in SNI; the host name check still uses the IP against IP SANs.
   const servername = settings.servername ?? (isIpAddress(host) ? undefined : host);
   if (servername !== undefined) options.servername = servername;
@@ -131,6 +171,11 @@ export const SERVER_CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305',
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
+
+/** The TLS 1.2 suites `serve` accepts: what `--ciphers` completes to. */
+export const TLS12_CIPHERS: readonly string[] = SERVER_CIPHERS.split(':').filter(
+  (name) => !name.startsWith('TLS_'),
+);
 
 export function buildServerTlsOptions(settings: ServerTlsSettings): TlsOptions {
   const options: TlsOptions = {

@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { TlsFailureError } from '../errors.js';
 import { fingerprintOfDer } from '../certs/fingerprint.js';
 import type { ClientTlsSettings } from './options.js';
@@ -13,11 +13,17 @@ export interface PeerSummary {
   validTo: string;
   verified: boolean;
   alpn: string | false;
+  /**
+   * The server's chain as DER, leaf first: what it sent, completed by OpenSSL from the trusted CAs (so the
+   * root from --ca shows too), as `openssl s_client -showcerts` lists it.
+   */
+  chain: Buffer[];
 }
 
 export function summarisePeer(socket: TLSSocket, verified: boolean): PeerSummary {
   const cert = socket.getPeerCertificate();
   return {
+    chain: peerChain(socket),
     protocol: socket.getProtocol(),
     cipher: socket.getCipher()?.name ?? 'unknown',
     subject: firstOf(cert.subject?.CN),
@@ -27,6 +33,17 @@ export function summarisePeer(socket: TLSSocket, verified: boolean): PeerSummary
     verified,
     alpn: socket.alpnProtocol ?? false,
   };
+}
+
+// Node links each certificate to its issuer; a self-signed root links to itself.
+function peerChain(socket: TLSSocket): Buffer[] {
+  const chain: Buffer[] = [];
+  let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (cert?.raw && !chain.some((seen) => seen.equals(cert!.raw))) {
+    chain.push(cert.raw);
+    cert = cert.issuerCertificate;
+  }
+  return chain;
 }
 
 // A certificate may carry several CNs; Node then gives an array.

@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { collectReference } from '../../scripts/docs/cli-reference.js';
 import { allCommands } from '../../src/cli/commands/index.js';
+import { main } from '../../src/cli/main.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
 import {
   helpOptions,
@@ -118,4 +119,51 @@ describe('every tlsecho command in the docs parses', () => {
       ['send', 'h:1', 'b'],
     ]);
   });
+});
+
+/** `tlsecho ...args --help` as a terminal `columns` wide shows it. */
+async function helpAt(args: string[], columns: number): Promise<string> {
+  const io = createMemoryIo({ tty: true });
+  Object.assign(io.stdout, { columns });
+  const code = await main([...args, '--help'], io);
+  if (code !== 0) throw new Error(`tlsecho ${args.join(' ')} --help exited ${code}: ${io.errors()}`);
+  return io.output();
+}
+
+describe('--help examples can be copied line by line', () => {
+  const declared = (command: string) =>
+    reference.commands.find((candidate) => candidate.name === command)!.examples;
+
+  test.each([80, 150])(
+    'at %i columns every example command is one whole line under its description',
+    async (columns) => {
+      for (const command of COMMANDS) {
+        const help = await helpAt([command], columns);
+        const lines = helpSections(help).get('Examples') ?? [];
+        const expected = declared(command).flatMap((example) => [
+          `  # ${example.description}`,
+          `  ${example.command}`,
+        ]);
+        expect(lines, `tlsecho ${command} --help at ${columns} columns`).toEqual(expected);
+        for (const line of help.split('\n')) expect(line.length).toBeLessThanOrEqual(columns);
+      }
+    },
+  );
+
+  test.each([80, 150])(
+    'at %i columns tlsecho --help ends with a few first steps that parse',
+    async (columns) => {
+      const help = await helpAt([], columns);
+      const lines = helpSections(help).get('Examples') ?? [];
+      const commands = lines.filter((line) => !line.startsWith('  # '));
+      expect(lines.length).toBe(commands.length * 2);
+      expect(commands.length).toBeGreaterThanOrEqual(3);
+      expect(commands.length).toBeLessThanOrEqual(5);
+      for (const line of commands) {
+        expect(line).toMatch(/^ {2}tlsecho /);
+        for (const args of tlsechoCommands(line)) await parseOnly(args);
+      }
+      for (const line of help.split('\n')) expect(line.length).toBeLessThanOrEqual(columns);
+    },
+  );
 });

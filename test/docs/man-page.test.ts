@@ -38,6 +38,7 @@ test('the page has every section the manual promises, in order', () => {
     'GLOBAL OPTIONS',
     'FRAMING',
     'CERTIFICATES',
+    'HANDLERS',
     'SHELL COMPLETION',
     'EXIT STATUS',
     'ENVIRONMENT',
@@ -48,6 +49,9 @@ test('the page has every section the manual promises, in order', () => {
   expect(titles).toEqual(expected);
   expect(section('SEE ALSO')).toMatch(/openssl\(1\),\s+ncat\(1\),\s+socat\(1\)/);
   for (const name of ['TLSECHO_', 'NO_COLOR', 'CI']) expect(section('ENVIRONMENT')).toContain(name);
+  for (const name of ['REMOTE_ADDR', 'SSL_CLIENT_S_DN_CN', 'python3 -u', 'docs/handlers.md']) {
+    expect(section('HANDLERS')).toContain(name);
+  }
   expect(section('FILES')).toContain('./certs/server.crt');
 });
 

@@ -7,8 +7,14 @@ import { OUTPUT_MODES, type OutputMode } from '../../client/output.js';
 import { PROXY_HEADER_VERSIONS, type ProxyHeaderVersion } from '../../client/proxy-header.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, MESSAGE_FORMATS, type MessageFormat } from '../../client/defaults.js';
 import { parseTarget } from '../../client/target.js';
-import type { MinTlsVersion } from '../../tls/options.js';
-import { durationOption, withClientTlsOptions, withFramingOptions, OUTPUT_GROUP } from '../option-groups.js';
+import { parseCiphers, parseMaxTls, type MinTlsVersion } from '../../tls/options.js';
+import {
+  durationOption,
+  withClientTlsOptions,
+  withFramingOptions,
+  OUTPUT_GROUP,
+  TLS_GROUP,
+} from '../option-groups.js';
 
 // Flags that `connect` and `send` share: where to connect, how to trust it, and how messages go in and out.
 
@@ -35,6 +41,8 @@ export interface ClientArgs {
   key?: string;
   'key-passphrase-file'?: string;
   'min-tls'?: MinTlsVersion;
+  'max-tls'?: MinTlsVersion;
+  ciphers?: string;
   alpn?: string[];
   null?: boolean;
   whole?: boolean;
@@ -48,6 +56,25 @@ export interface ClientArgs {
 export function withClientOptions<T>(y: Argv<T>) {
   // `--ca ca.crt hello` must not read `hello` as a second CA: repeatable flags take one value each time.
   return withClientTlsOptions(withFramingOptions(y.parserConfiguration({ 'greedy-arrays': false })))
+    .option('max-tls', {
+      type: 'string',
+      describe: 'highest TLS version to offer (1.2 or 1.3), to test how the server treats an older client',
+      group: TLS_GROUP,
+      coerce: parseMaxTls,
+    })
+    .option('ciphers', {
+      type: 'string',
+      describe:
+        'TLS 1.2 cipher suites to offer, colon-separated OpenSSL names (e.g. ECDHE-RSA-AES128-GCM-SHA256); TLS 1.3 suites are not affected, so add --max-tls 1.2',
+      group: TLS_GROUP,
+      coerce: parseCiphers,
+    })
+    .check((argv) => {
+      if (argv['max-tls'] === '1.2' && argv['min-tls'] === '1.3') {
+        return '--min-tls 1.3 and --max-tls 1.2 leave no TLS version to offer';
+      }
+      return true;
+    })
     .option('port', {
       alias: 'p',
       type: 'number',
@@ -114,7 +141,8 @@ export function withClientOptions<T>(y: Argv<T>) {
       alias: 'v',
       type: 'boolean',
       default: false,
-      describe: 'report the connection (TLS version, cipher, certificate) and its end on stderr',
+      describe:
+        "report the connection on stderr: TLS version, cipher, ALPN and the server's certificate chain (subject, issuer, names, validity, fingerprint), and its end",
       group: OUTPUT_GROUP,
     });
 }
@@ -137,6 +165,8 @@ export function toClientConnectionOptions(argv: ClientArgs): ClientConnectionOpt
       keyFile: argv.key,
       keyPassphraseFile: argv['key-passphrase-file'],
       minTls: argv['min-tls'],
+      maxTls: argv['max-tls'],
+      ciphers: argv.ciphers,
       alpn: argv.alpn,
     },
   };

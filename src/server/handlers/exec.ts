@@ -4,6 +4,7 @@ import type { Decoder } from '../../codec/decoder.js';
 import type { Framing } from '../../codec/framing.js';
 import { LineDecoder } from '../../codec/line.js';
 import { ProtocolError } from '../../errors.js';
+import { describeSilentChild, SilentChildWatch, type SilenceReport } from './exec-silence.js';
 import type { Handler, HandlerExit, HandlerSession, SessionContext } from './types.js';
 
 import { EXEC_FRAMINGS, type ExecFraming } from '../defaults.js';
@@ -19,6 +20,8 @@ export interface ExecHandlerOptions {
   env: Record<string, string | undefined>;
   /** Receives each line the child writes on stderr; without it the child's stderr is ours. */
   onStderr?: (id: number, line: string) => void;
+  /** Receives advice for the log, e.g. that a child sits on its messages (see exec-silence.ts). */
+  onWarning?: (id: number, message: string) => void;
 }
 
 // After SIGTERM a child gets this long to exit before SIGKILL.
@@ -39,9 +42,20 @@ const REPLY_OVERHEAD = 4;
  * connection; the connection ending kills the child.
  */
 export function createExecHandler(options: ExecHandlerOptions): Handler {
+  const silence: SilenceReport = { reported: false };
   return {
     name: `exec:${options.command}`,
-    open: (context) => new ExecSession(context, options),
+    open: (context) => {
+      const session = new ExecSession(context, options);
+      const onWarning = options.onWarning;
+      if (onWarning) {
+        const watch = new SilentChildWatch(silence, (unanswered, afterMs) =>
+          onWarning(context.id, describeSilentChild(options.command, unanswered, afterMs)),
+        );
+        session.watch(watch);
+      }
+      return session;
+    },
   };
 }
 
@@ -59,6 +73,14 @@ class ExecSession implements HandlerSession {
   // The child's stdout is paused until the client takes the replies already queued; what it had written
   // past the point where we stopped waits, undecoded, in #decoder.
   #stdoutPaused = false;
+  #silence: SilentChildWatch | undefined;
+
+  /** Reports a child that takes messages and writes nothing (the buffering trap). */
+  watch(silence: SilentChildWatch): void {
+    this.#silence = silence;
+    this.#child.stdout.on('data', () => silence.replied());
+    void this.#exited.then(() => silence.stop());
+  }
 
   constructor(context: SessionContext, options: ExecHandlerOptions) {
     this.#context = context;
@@ -114,6 +136,7 @@ class ExecSession implements HandlerSession {
       ok = stdin.write(NEWLINE);
       stdin.uncork();
     }
+    this.#silence?.sent();
     // Hold back the next message (and reading from the client) until the child has taken this one.
     if (!ok) return new Promise((resolve) => this.#whenStdinWritable(resolve));
   }
@@ -125,6 +148,7 @@ class ExecSession implements HandlerSession {
   }
 
   close(): void {
+    this.#silence?.stop();
     if (this.#exit || this.#closed) return;
     this.#closed = true;
     const child = this.#child;

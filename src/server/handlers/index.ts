@@ -23,6 +23,7 @@ export interface ResolveHandlerOptions {
   execFraming: ExecFraming;
   framing: Framing;
   onStderr?: (id: number, line: string) => void;
+  onWarning?: (id: number, message: string) => void;
 }
 
 const EXEC_PREFIX = 'exec:';
@@ -43,6 +44,7 @@ export async function resolveHandler(spec: HandlerSpec, options: ResolveHandlerO
       connectionFraming: options.framing,
       env: options.env,
       onStderr: options.onStderr,
+      onWarning: options.onWarning,
     });
   }
   if (looksLikeModulePath(text)) return loadModuleHandler(text, options.cwd);

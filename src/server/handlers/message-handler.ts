@@ -1,11 +1,11 @@
-import type { Handler, HandlerContext, HandlerSession, MessageHandler } from './types.js';
+import type { Handler, HandlerSession, MessageHandler, ModuleHandlerContext } from './types.js';
 
 /** Optional per-connection hooks a module may export beside its handler. */
 export interface HandlerHooks {
   /** Runs when a connection opens, before its first message; a rejection ends that connection. */
-  init?: (context: HandlerContext) => unknown;
+  init?: (context: ModuleHandlerContext) => unknown;
   /** Runs when a connection closes, whatever the reason. */
-  close?: (context: HandlerContext) => unknown;
+  close?: (context: ModuleHandlerContext) => unknown;
 }
 
 /** Turns a plain `(message, context) => replies` function into a Handler. */

@@ -38,12 +38,23 @@ export interface HandlerContext {
   waitForDrain(): Promise<void>;
 }
 
+/** The context a module handler receives: the connection as above, and two ways to end it. */
+export interface ModuleHandlerContext extends HandlerContext {
+  /**
+   * Handle no more messages: close the connection once the replies already sent have gone out. A last
+   * reply goes with `send()` before it; what the current call returns is not sent.
+   */
+  finish(): void;
+  /** End this connection now, logged with `error`'s message; other connections go on. */
+  fail(error: unknown): void;
+}
+
 /**
  * A message handler, as a module exports it: called once per received message, in order, never
  * concurrently on one connection. Its replies go out before the next message is handled. Throwing or
- * rejecting ends this connection alone.
+ * rejecting ends this connection alone. See docs/handlers.md.
  */
-export type MessageHandler = (message: Buffer, context: HandlerContext) => Replies | Promise<Replies>;
+export type MessageHandler = (message: Buffer, context: ModuleHandlerContext) => Replies | Promise<Replies>;
 
 /** How a handler ended its connection on its own (an `exec:` child exited). */
 export interface HandlerExit {
@@ -53,8 +64,8 @@ export interface HandlerExit {
 
 /** What a connection offers its handler beyond the public context. */
 export interface SessionContext extends HandlerContext {
-  /** The handler has nothing more to say (its process exited): close once pending replies are out. */
-  finish(exit: HandlerExit): void;
+  /** The handler has nothing more to say (its process exited, or a module called finish()): close once pending replies are out. */
+  finish(exit?: HandlerExit): void;
   /** The handler broke: close this connection, logged with `error`. */
   fail(error: unknown): void;
 }
