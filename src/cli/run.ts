@@ -1,6 +1,7 @@
 // The process entry point: builds the real Io, runs main, and sets the exit code (never process.exit while
 // stdout may still hold data: on pipes that drops output).
 import { writeSync } from 'node:fs';
+import nodeModule from 'node:module';
 import { systemReason } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { processIo } from '../io.js';
@@ -30,6 +31,10 @@ function onOutputError(stream: 'stdout' | 'stderr') {
 
 process.stdout.on('error', onOutputError('stdout'));
 process.stderr.on('error', onOutputError('stderr'));
+
+// V8's compile cache (Node 22.1 and later) keeps compiled code for the chunks imported below across runs; on
+// Node 20 the function does not exist and every run compiles them afresh.
+(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 const argv = process.argv.slice(2);
 if (isBareVersionRequest(argv)) {

@@ -21,7 +21,12 @@ export class FrameDecodeStream extends Transform {
       return;
     }
     try {
-      this.decoder.push(chunk, (frame) => this.push(frame));
+      // Never hand back push()'s result: false only means the readable side is full, and a decoder told
+      // false would keep the rest of the chunk undecoded, waiting for a resume() this stream never calls.
+      // The stream's own backpressure (callback after push) already holds the writer back.
+      this.decoder.push(chunk, (frame) => {
+        this.push(frame);
+      });
       callback();
     } catch (error) {
       this.#fail(error as Error, callback);
@@ -32,7 +37,9 @@ export class FrameDecodeStream extends Transform {
     // Never end the readable side after an error: `end` would come before the error.
     if (this.#failure) return;
     try {
-      this.decoder.end((frame) => this.push(frame));
+      this.decoder.end((frame) => {
+        this.push(frame);
+      });
       callback();
     } catch (error) {
       if (this.readableLength === 0) callback(error as Error);

@@ -1,3 +1,4 @@
+import { refuseAsFull } from './admission.js';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { TlsechoError } from '../errors.js';
@@ -32,6 +33,9 @@ export interface ProxyListenerHooks {
   healthCheck(check: ProxyHealthCheck): void;
   /** Whether to hand the socket on; false once the server stops accepting. */
   accepting(): boolean;
+  /** Whether another connection would go past `--max-connections`; such a client is refused at once. */
+  full?(): boolean;
+  refused?(socket: Socket): void;
 }
 
 /**
@@ -45,6 +49,11 @@ export function createProxyListener(
   hooks: ProxyListenerHooks,
 ): NetServer {
   return createNetServer({ allowHalfOpen: true, noDelay: true }, (socket: ProxiedSocket) => {
+    if (hooks.full?.()) {
+      hooks.refused?.(socket);
+      refuseAsFull(socket);
+      return;
+    }
     hooks.accepted?.(socket);
     // Asked now, while the socket knows its peer, for the log line of a failure after it is gone.
     const remoteAddress = socket.remoteAddress ?? '';

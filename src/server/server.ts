@@ -14,6 +14,7 @@ import {
   type ConnectionSummary,
   type MessageTrace,
 } from './connection.js';
+import { createAdmissionListener } from './admission.js';
 import { classifyHandshakeFailure, type HandshakeFailure } from './handshake-failure.js';
 import { resolveHandler, type ExecFraming, type HandlerSpec } from './handlers/index.js';
 import {
@@ -240,6 +241,16 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
       throw describeTlsSetupError(error);
     }
     this.#tls = server;
+    const maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections;
+    const full = () => this.#sockets.size >= maxConnections;
+    const refused = (socket: Socket) => {
+      this.#stats.refused += 1;
+      this.emit('refused', {
+        remoteAddress: socket.remoteAddress ?? '',
+        remotePort: socket.remotePort ?? 0,
+        open: this.#connections.size,
+      });
+    };
     const listener = options.proxyProtocol
       ? createProxyListener(
           server,
@@ -247,6 +258,8 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
           {
             accepted: (socket) => this.#track(socket),
             accepting: () => this.#accepting,
+            full,
+            refused,
             failed: (failure) => {
               this.#stats.handshakeFailures += 1;
               this.emit('proxyError', failure);
@@ -254,9 +267,8 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
             healthCheck: (check) => this.emit('healthCheck', check),
           },
         )
-      : server;
+      : createAdmissionListener(server, { full, refused });
     this.#listener = listener;
-    listener.maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections;
     const identifyClient = options.clientCa !== undefined;
     server.on('connection', (socket: TrackedSocket) => this.#track(socket));
     server.on('secureConnection', (socket: TLSSocket) => this.#accept(socket, identifyClient));
@@ -271,14 +283,6 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
       // Node leaves a timed-out handshake's socket open; nothing good can come of it.
       socket.destroy();
       this.emit('tlsError', failure);
-    });
-    listener.on('drop', (data) => {
-      this.#stats.refused += 1;
-      this.emit('refused', {
-        remoteAddress: data?.remoteAddress ?? '',
-        remotePort: data?.remotePort ?? 0,
-        open: this.#connections.size,
-      });
     });
     const bound = await new Promise<AddressInfo>((resolve, reject) => {
       const onError = (error: Error) => {

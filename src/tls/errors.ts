@@ -91,6 +91,17 @@ export function describeSocketError(
         hint: 'pass --cert FILE and --key FILE',
         cause: error,
       });
+    // tlsecho serve refuses a client over --max-connections with this alert before the handshake (see
+    // src/server/admission.ts); other servers send it when they fail for reasons of their own.
+    case 'ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR':
+      return new TlsFailureError(
+        `${target} refused the connection: it is full or failing (TLS alert internal_error)`,
+        {
+          code: 'ERR_SERVER_REFUSED',
+          hint: 'a tlsecho server sends this past --max-connections: try again later, or raise its limit',
+          cause: error,
+        },
+      );
     // RFC 7301 section 3.2: a server that supports none of the client's protocols answers with this alert.
     case 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL':
       return new TlsFailureError(

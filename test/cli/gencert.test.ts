@@ -303,12 +303,12 @@ describe('bad input: one line, the documented exit code, no file written', () =>
     [
       ['--host', 'localhost,bad_host'],
       2,
-      "tlsecho: invalid host 'bad_host': not a DNS name or an IP address\n",
+      "tlsecho: invalid host 'bad_host': not a DNS name or an IP address\n" + usageHint,
     ],
     [
       ['--host', '300.1.1.1'],
       2,
-      "tlsecho: invalid host '300.1.1.1': looks like an IP address but is not one\n",
+      "tlsecho: invalid host '300.1.1.1': looks like an IP address but is not one\n" + usageHint,
     ],
     [
       ['--ca', '--issuer', 'x'],

@@ -46,7 +46,7 @@ function readReference(mode: PacketMode, maxFrame: number, stream: Buffer): Read
     }
     const declared = stream.readUIntBE(offset, mode);
     if (declared > maxFrame) {
-      const message = new FrameTooLargeError(declared, maxFrame).message;
+      const message = new FrameTooLargeError(declared, maxFrame, 'received', mode).message;
       return { frames, outcome: 'too-large', message, wireBytes: offset };
     }
     if (left - mode < declared) {

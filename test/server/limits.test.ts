@@ -1,3 +1,4 @@
+import { SERVER_FULL_ALERT } from '../../src/server/admission.js';
 import { once } from 'node:events';
 import { connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
@@ -251,8 +252,12 @@ describe('misbehaving clients', () => {
     const refused = waitForEvent(server, 'refused');
     const extra = await rawConnect(port);
     const extraPort = extra.localPort;
+    const answer: Buffer[] = [];
+    extra.on('data', (chunk: Buffer) => answer.push(chunk));
     await once(extra, 'close');
     expect(await refused).toMatchObject({ remoteAddress: '127.0.0.1', remotePort: extraPort });
+    // Refused with a fatal internal_error alert before any handshake, not a silent close.
+    expect(Buffer.concat(answer)).toEqual(SERVER_FULL_ALERT);
     // The first two are still served.
     const reader = new ReplyReader(first);
     first.write(frame('still fine'));

@@ -1,3 +1,4 @@
+import { SERVER_FULL_ALERT } from '../../src/server/admission.js';
 import { once } from 'node:events';
 import net from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -164,8 +165,12 @@ describe('createServer with proxyProtocol', () => {
     const second = net.connect(running.port, '127.0.0.1');
     second.on('error', () => {});
     onTestFinished(() => void second.destroy());
+    const answer: Buffer[] = [];
+    second.on('data', (chunk: Buffer) => answer.push(chunk));
     expect((await refused).remoteAddress).toBe('127.0.0.1');
     await once(second, 'close');
+    // Refused before its PROXY header is read, with the alert a TLS client reports as a refusal.
+    expect(Buffer.concat(answer)).toEqual(SERVER_FULL_ALERT);
     expect(await ask(tls)).toBe('203.0.113.1 1000');
   });
 

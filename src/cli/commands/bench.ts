@@ -193,10 +193,7 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
       .conflicts('warmup', 'messages')
       .conflicts('handshakes', ['rate', 'pipeline'])
       .example('$0 bench localhost:7000 --ca certs/ca.crt', '64 B ping-pong on one connection for 10 s')
-      .example(
-        '$0 bench localhost:7000 --ca certs/ca.crt -s 64,1KiB,64KiB --pipeline 32 --json',
-        'a size sweep',
-      )
+      .example('$0 bench localhost:7000 --ca certs/ca.crt -s 64,1KiB --pipeline 32', 'a size sweep')
       .example('$0 bench localhost:7000 --ca certs/ca.crt --rate 5000 -d 30s', 'latency at a fixed load')
       .example(
         '$0 bench localhost:7000 --ca certs/ca.crt --handshakes -c 8',
