@@ -6,6 +6,7 @@ import { localProxyHeader, type ProxyHeaderVersion } from './proxy-header.js';
 import { formatTarget, type Target } from './target.js';
 import type { ClientTlsSettings } from '../tls/options.js';
 import { warnIfInsecure, type ClientTlsFlags } from './tls-settings.js';
+import { escapeControls } from '../escape.js';
 
 /** What every client command needs to reach a server. */
 export interface ClientConnectionOptions {
@@ -66,6 +67,7 @@ export async function openClient(
 export function describeConnection(client: FramedClient, tls: ClientTlsFlags): string {
   const peer = client.peer;
   const trust = tls.insecure ? 'NOT verified (--insecure)' : tls.pin ? 'verified (pinned)' : 'verified';
-  const subject = peer.subject ? `CN=${peer.subject}` : 'no subject CN';
+  // The server chose its certificate's subject: escaped, so it cannot write lines of its own.
+  const subject = peer.subject ? `CN=${escapeControls(peer.subject)}` : 'no subject CN';
   return `connected to ${client.target}: ${peer.protocol ?? 'TLS'}, ${peer.cipher}, ${subject}, ${peer.fingerprint}, ${trust}`;
 }

@@ -1,4 +1,6 @@
+import { isIPv6 } from 'node:net';
 import type { Logger } from '../cli/io.js';
+import { escapeControls } from '../escape.js';
 import { formatDuration, formatSize } from '../units.js';
 import type { ConnectionInfo, ConnectionSummary, CloseReason } from './connection.js';
 import { previewBytes } from './preview.js';
@@ -18,7 +20,9 @@ const REASON_TEXT: Record<CloseReason, string> = {
 /**
  * One log line per connection event, on the logger (stderr): accepted, closed with its summary, refused,
  * failed handshakes, and with `verbose` every message. `--json` turns each into a JSON line with an `event`
- * field and the same facts as fields.
+ * field and the same facts as fields. Whatever a peer chose (a certificate's subject, the address a PROXY
+ * header names, an error or stderr line quoting its input) is escaped in the text lines, so that it can
+ * never end a line or write a forged one; JSON lines carry it as a JSON string.
  */
 export function logServerEvents(
   server: TlsechoServer,
@@ -50,7 +54,7 @@ export function logServerEvents(
   server.on('tlsError', (failure) => {
     const peer = peerOf(failure.remoteAddress, failure.remotePort);
     const level = failure.kind === 'reset' ? 'info' : 'warn';
-    log[level](`handshake with ${peer} failed: ${failure.reason}`, {
+    log[level](`handshake with ${peer} failed: ${escapeControls(failure.reason)}`, {
       event: 'handshake-failed',
       kind: failure.kind,
       remoteAddress: failure.remoteAddress,
@@ -69,7 +73,7 @@ export function logServerEvents(
   });
   server.on('proxyError', (failure) => {
     const peer = peerOf(failure.remoteAddress, failure.remotePort);
-    log.warn(`refused ${peer}: ${failure.error.message}`, {
+    log.warn(`refused ${peer}: ${escapeControls(failure.error.message)}`, {
       event: 'proxy-header-refused',
       remoteAddress: failure.remoteAddress,
       remotePort: failure.remotePort,
@@ -84,7 +88,12 @@ export function logServerEvents(
     }),
   );
   server.on('handlerOutput', ({ id, line }) =>
-    log.info(`[#${id}] handler stderr: ${JSON.stringify(line)}`, { event: 'handler-stderr', id, line }),
+    // JSON.stringify escapes C0 controls but leaves DEL, C1 controls and the Unicode separators as they are.
+    log.info(`[#${id}] handler stderr: ${escapeControls(JSON.stringify(line))}`, {
+      event: 'handler-stderr',
+      id,
+      line,
+    }),
   );
   server.on('error', (error) => log.error(`server error: ${error.message}`, { event: 'server-error' }));
   if (log.enabled('verbose')) {
@@ -103,10 +112,10 @@ export function logServerEvents(
 
 function describeAccepted(info: ConnectionInfo): string {
   const parts = [peerOf(info.remoteAddress, info.remotePort), info.protocol ?? 'unknown TLS', info.cipher];
-  if (info.alpnProtocol) parts.push(`alpn ${info.alpnProtocol}`);
+  if (info.alpnProtocol) parts.push(`alpn ${escapeControls(info.alpnProtocol)}`);
   if (info.client) {
     const name = info.client.commonName !== undefined ? `CN=${info.client.commonName}` : info.client.subject;
-    parts.push(`client ${name} ${info.client.fingerprint}`);
+    parts.push(`client ${escapeControls(name)} ${info.client.fingerprint}`);
   }
   return parts.join(' ');
 }
@@ -134,7 +143,9 @@ function describeClosed(summary: ConnectionSummary): string {
 /** `client closed`, `handler failed: boom`, `handler exited (exit code 1)`. */
 export function reasonText(summary: ConnectionSummary): string {
   let text = REASON_TEXT[summary.reason];
-  if (summary.error && summary.reason !== 'handler-exited') text += `: ${firstLine(summary.error.message)}`;
+  if (summary.error && summary.reason !== 'handler-exited') {
+    text += `: ${escapeControls(firstLine(summary.error.message))}`;
+  }
   const exit = summary.handlerExit;
   if (exit) {
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
@@ -177,9 +188,11 @@ function closeLevel(summary: ConnectionSummary): 'error' | 'warn' | 'info' {
   }
 }
 
-function peerOf(address: string, port: number): string {
-  if (address === '') return 'unknown peer';
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+function peerOf(rawAddress: string, port: number): string {
+  if (rawAddress === '') return 'unknown peer';
+  // A PROXY header may name a UNIX socket path: the balancer's peer chose it.
+  const address = escapeControls(rawAddress);
+  return isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 function plural(count: number, word: string): string {
