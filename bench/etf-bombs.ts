@@ -88,6 +88,8 @@ function bombCost(bomb: Buffer, runs: number): { cpuMs: number[]; outcome: strin
 
 // --- the server under load ---
 
+let stopping = false;
+
 async function startServer(dir: string): Promise<{ child: ChildProcess; port: number; caPem: string }> {
   const cert = await generateSelfSigned({ hosts: ['localhost', '127.0.0.1'] });
   await writeFile(join(dir, 'server.crt'), cert.certPem);
@@ -121,7 +123,14 @@ async function startServer(dir: string): Promise<{ child: ChildProcess; port: nu
       const match = /listening on \S+:(\d+)/.exec(text);
       if (match) resolve(Number(match[1]));
     });
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${text}`)));
+    child.on('exit', (code, signal) => {
+      const error = new Error(`server exited (${code ?? signal}): ${text.slice(-2000)}`);
+      reject(error);
+      if (!stopping) {
+        process.stderr.write(`${error.message}\n`);
+        process.exitCode = 1;
+      }
+    });
   });
   return { child, port, caPem: cert.certPem };
 }
@@ -129,6 +138,8 @@ async function startServer(dir: string): Promise<{ child: ChildProcess; port: nu
 async function dial(port: number, caPem: string): Promise<TLSSocket> {
   const socket = connect({ host: '127.0.0.1', port, ca: caPem, servername: 'localhost' });
   await once(socket, 'secureConnect');
+  // A reset shows as the 'close' that follows it.
+  socket.on('error', () => {});
   return socket;
 }
 
@@ -267,6 +278,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    stopping = true;
     server.child.kill('SIGTERM');
     await once(server.child, 'exit');
     await rm(dir, { recursive: true, force: true });
