@@ -66,19 +66,28 @@ export class ProtocolError extends TlsechoError {
   }
 }
 
+/**
+ * How a frame came to be too large: a length header declaring it (`received`), a line with no newline
+ * within the limit (`line`, line mode, where nothing is declared), or a message we were asked to send.
+ */
+export type FrameTooLargeKind = 'received' | 'line' | 'send';
+
 /** A frame (declared or to be sent) is larger than the limit. Raised before any allocation or write. */
 export class FrameTooLargeError extends ProtocolError {
   constructor(
+    /** The declared length; for a line, the bytes seen without a newline. */
     readonly length: number,
     readonly maxFrame: number,
-    direction: 'received' | 'send' = 'received',
+    readonly direction: FrameTooLargeKind = 'received',
   ) {
     super(
-      direction === 'received'
-        ? `peer declared a ${length}-byte frame, above the ${maxFrame}-byte maximum`
-        : `cannot send a ${length}-byte message: the maximum frame is ${maxFrame} bytes`,
+      direction === 'send'
+        ? `cannot send a ${length}-byte message: the maximum frame is ${maxFrame} bytes`
+        : direction === 'line'
+          ? `peer sent a line longer than the ${maxFrame}-byte maximum (${length} bytes without a newline)`
+          : `peer declared a ${length}-byte frame, above the ${maxFrame}-byte maximum`,
       'ERR_FRAME_TOO_LARGE',
-      direction === 'received' ? { hint: 'raise --max-frame if the peer is honest' } : undefined,
+      direction === 'send' ? undefined : { hint: 'raise --max-frame if the peer is honest' },
     );
   }
 }

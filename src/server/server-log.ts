@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import type { Logger } from '../cli/io.js';
+import { FrameTooLargeError } from '../errors.js';
 import { escapeControls } from '../escape.js';
 import { formatDuration, formatSize } from '../units.js';
 import type { ConnectionInfo, ConnectionSummary, CloseReason } from './connection.js';
@@ -144,7 +145,7 @@ function describeClosed(summary: ConnectionSummary): string {
 export function reasonText(summary: ConnectionSummary): string {
   let text = REASON_TEXT[summary.reason];
   if (summary.error && summary.reason !== 'handler-exited') {
-    text += `: ${escapeControls(firstLine(summary.error.message))}`;
+    text += `: ${escapeControls(errorText(summary))}`;
   }
   const exit = summary.handlerExit;
   if (exit) {
@@ -161,7 +162,7 @@ function closedFields(summary: ConnectionSummary): Record<string, unknown> {
     remoteAddress: summary.remoteAddress,
     remotePort: summary.remotePort,
     reason: summary.reason,
-    error: summary.error ? firstLine(summary.error.message) : undefined,
+    error: summary.error ? errorText(summary) : undefined,
     errorCode: (summary.error as { code?: string } | undefined)?.code,
     exitCode: summary.handlerExit?.exitCode,
     signal: summary.handlerExit?.signal ?? undefined,
@@ -197,6 +198,22 @@ function peerOf(rawAddress: string, port: number): string {
 
 function plural(count: number, word: string): string {
   return count === 1 ? word : `${word}s`;
+}
+
+// A handler fails with a FrameTooLargeError only when what it produced was too large: an exec child's line
+// or frame, whose message would otherwise blame the peer.
+function errorText(summary: ConnectionSummary): string {
+  const error = summary.error!;
+  if (
+    summary.reason === 'handler-failed' &&
+    error instanceof FrameTooLargeError &&
+    error.direction !== 'send'
+  ) {
+    return error.direction === 'line'
+      ? `its output has a line longer than the ${error.maxFrame}-byte maximum (${error.length} bytes without a newline)`
+      : `its output declared a ${error.length}-byte frame, above the ${error.maxFrame}-byte maximum`;
+  }
+  return firstLine(error.message);
 }
 
 function firstLine(text: string): string {
