@@ -143,6 +143,31 @@ async function dial(port: number, caPem: string): Promise<TLSSocket> {
   return socket;
 }
 
+const STALLED = -2;
+const STALL_GRACE_MS = 15_000;
+
+function stall(ms: number): Promise<number> {
+  return new Promise((resolve) => setTimeout(() => resolve(STALLED), Math.max(ms, 0)).unref());
+}
+
+/**
+ * Dials until a handshake completes (a server stuck on bombs may reset a connection it cannot serve), or
+ * gives up at `deadline` (performance.now()).
+ */
+async function redial(port: number, caPem: string, deadline: number): Promise<TLSSocket | undefined> {
+  while (performance.now() < deadline) {
+    const attempt = dial(port, caPem);
+    const result = await Promise.race([attempt.catch(() => null), stall(deadline - performance.now())]);
+    if (result !== null && result !== STALLED) return result as TLSSocket;
+    if (result === STALLED)
+      attempt.then(
+        (socket) => socket.destroy(),
+        () => {},
+      );
+  }
+  return undefined;
+}
+
 /** Sends `request` and resolves with the reply's length, or -1 when the connection closes first. */
 function roundTrip(socket: TLSSocket, request: Buffer): Promise<number> {
   return new Promise((resolve) => {
@@ -193,7 +218,9 @@ async function honestRound(
   caPem: string,
   seconds: number,
 ): Promise<{ p50: number; p99: number; max: number; count: number; dropped: number }> {
-  let socket = await dial(port, caPem);
+  const giveUp = performance.now() + seconds * 1000 + STALL_GRACE_MS;
+  let socket = await redial(port, caPem, giveUp);
+  if (!socket) return { p50: Infinity, p99: Infinity, max: Infinity, count: 0, dropped: 1 };
   const request = framed(encodeTerm(tuple(atom('ping'), integer(42))));
   const times: number[] = [];
   let dropped = 0;
@@ -202,12 +229,23 @@ async function honestRound(
     const started = performance.now();
     // A connection the server dropped (its idle timeout firing while the event loop was stuck) costs the
     // client a new handshake, counted in that round trip's time.
-    while ((await roundTrip(socket, request)) < 0) {
+    let answered: number;
+    while (
+      (answered = await Promise.race([roundTrip(socket, request), stall(end - started + STALL_GRACE_MS)])) < 0
+    ) {
+      if (answered === STALLED) break;
       dropped++;
       socket.destroy();
-      socket = await dial(port, caPem);
+      const again = await redial(port, caPem, giveUp);
+      if (!again) {
+        answered = STALLED;
+        break;
+      }
+      socket = again;
     }
     times.push(performance.now() - started);
+    // A round trip still unanswered well after the round's end is recorded as it stands, and ends the round.
+    if (answered === STALLED) break;
   }
   socket.destroy();
   times.sort((a, b) => a - b);
@@ -235,8 +273,12 @@ async function main(): Promise<void> {
   const bombers = option('bombers', 10);
   const json = args.includes('--json');
 
+  const progress = (text: string) => {
+    if (!json) process.stderr.write(`${text}\n`);
+  };
   const zero = zeroBomb();
   const list = listBomb();
+  progress('measuring what one bomb costs the handler…');
   const cost = { zero: bombCost(zero, rounds), list: bombCost(list, rounds) };
 
   const dir = await mkdtemp(join(tmpdir(), 'tlsecho-etf-bombs-'));
@@ -248,7 +290,9 @@ async function main(): Promise<void> {
   }[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
+      progress(`round ${round + 1}: honest client alone…`);
       const quiet = await honestRound(server.port, server.caPem, Math.min(2, seconds));
+      progress(`round ${round + 1}: honest client with ${bombers} bombers…`);
       const child = spawn(
         process.execPath,
         [
@@ -279,7 +323,7 @@ async function main(): Promise<void> {
     }
   } finally {
     stopping = true;
-    server.child.kill('SIGTERM');
+    server.child.kill('SIGKILL');
     await once(server.child, 'exit');
     await rm(dir, { recursive: true, force: true });
   }
