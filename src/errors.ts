@@ -66,31 +66,40 @@ export class ProtocolError extends TlsechoError {
   }
 }
 
+/**
+ * How a frame came to be too large: a length header declaring it (`received`), a line with no newline
+ * within the limit (`line`, line mode, where nothing is declared), or a message we were asked to send.
+ */
+export type FrameTooLargeKind = 'received' | 'line' | 'send';
+
 /** A frame (declared or to be sent) is larger than the limit. Raised before any allocation or write. */
 export class FrameTooLargeError extends ProtocolError {
   constructor(
+    /** The declared length; for a line, the bytes seen without a newline. */
     readonly length: number,
     readonly maxFrame: number,
-    direction: 'received' | 'send' = 'received',
+    readonly direction: FrameTooLargeKind = 'received',
     /** The size of the header that declared `length`, when received: to recognise text sent unframed. */
     headerSize?: number,
   ) {
     const text = direction === 'received' && headerSize !== undefined ? headerAsText(length, headerSize) : '';
     super(
-      direction === 'received'
-        ? `peer declared a ${length}-byte frame, above the ${maxFrame}-byte maximum` +
+      direction === 'send'
+        ? `cannot send a ${length}-byte message: the maximum frame is ${maxFrame} bytes`
+        : direction === 'line'
+          ? `peer sent a line longer than the ${maxFrame}-byte maximum (${length} bytes without a newline)`
+          : `peer declared a ${length}-byte frame, above the ${maxFrame}-byte maximum` +
             (text
               ? `; its ${headerSize} header bytes read ${JSON.stringify(text)}, which looks like unframed text (--packet line is for newline-delimited text)`
-              : '')
-        : `cannot send a ${length}-byte message: the maximum frame is ${maxFrame} bytes`,
+              : ''),
       'ERR_FRAME_TOO_LARGE',
-      direction === 'received'
-        ? {
+      direction === 'send'
+        ? undefined
+        : {
             hint: text
               ? 'the peer seems to send lines of text: use --packet line on both sides, or frame the messages'
               : 'raise --max-frame if the peer is honest',
-          }
-        : undefined,
+          },
     );
   }
 }

@@ -255,6 +255,8 @@ function dropForeignEnvOptions(
 ): void {
   // getOptions is yargs' own (not in its typings): the options of the command being run, globals included.
   const known = new Set(Object.keys(y.getOptions().key));
+  // yargs matches the bare prefix too: a variable named exactly TLSECHO becomes an option named ''.
+  if (process.env[ENV_PREFIX.slice(0, -1)] !== undefined) delete parsed[''];
   for (const name of Object.keys(process.env)) {
     if (!name.startsWith(ENV_PREFIX)) continue;
     const kebab = name.slice(ENV_PREFIX.length).toLowerCase().replace(/_/g, '-');

@@ -7,6 +7,7 @@ import { formatTarget, type Target } from './target.js';
 import type { ClientTlsSettings } from '../tls/options.js';
 import { describeCertificate, validityProblem } from '../certs/inspect.js';
 import { warnIfInsecure, type ClientTlsFlags } from './tls-settings.js';
+import { escapeControls } from '../escape.js';
 
 /** What every client command needs to reach a server. */
 export interface ClientConnectionOptions {
@@ -69,7 +70,8 @@ export async function openClient(
 export function describeConnection(client: FramedClient, tls: ClientTlsFlags): string {
   const peer = client.peer;
   const trust = tls.insecure ? 'NOT verified (--insecure)' : tls.pin ? 'verified (pinned)' : 'verified';
-  const subject = peer.subject ? `CN=${peer.subject}` : 'no subject CN';
+  // The server chose its certificate's subject: escaped, so it cannot write lines of its own.
+  const subject = peer.subject ? `CN=${escapeControls(peer.subject)}` : 'no subject CN';
   const alpn = peer.alpn ? `, ALPN ${peer.alpn}` : '';
   return `connected to ${client.target}: ${peer.protocol ?? 'TLS'}, ${peer.cipher}${alpn}, ${subject}, ${peer.fingerprint}, ${trust}`;
 }
@@ -110,14 +112,14 @@ export function logPeerDetails(
       fingerprint: certificate.fingerprint,
     };
     const lines = [
-      `${depth} subject: ${certificate.subject}`,
-      `  issuer:  ${certificate.issuer}${certificate.selfSigned ? ' (self-signed)' : ''}`,
-      ...(certificate.sans.length > 0 ? [`  names:   ${certificate.sans.join(', ')}`] : []),
+      `${depth} subject: ${escapeControls(certificate.subject)}`,
+      `  issuer:  ${escapeControls(certificate.issuer)}${certificate.selfSigned ? ' (self-signed)' : ''}`,
+      ...(certificate.sans.length > 0 ? [`  names:   ${escapeControls(certificate.sans.join(', '))}`] : []),
       `  valid:   ${certificate.notBefore.toISOString()} to ${certificate.notAfter.toISOString()}${validity === undefined ? '' : validity.startsWith('expired') ? ' (EXPIRED)' : ' (NOT VALID YET)'}`,
       `  ${certificate.fingerprint}`,
     ];
     // Under --json, one line per certificate with every field; on a terminal, the block above.
-    if (log.json) log.verbose(`certificate ${depth}: ${certificate.subject}`, fields);
+    if (log.json) log.verbose(`certificate ${depth}: ${escapeControls(certificate.subject)}`, fields);
     else for (const line of lines) log.verbose(`  ${line}`);
   });
 }

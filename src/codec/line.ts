@@ -61,7 +61,7 @@ export class LineDecoder implements Decoder {
   }
 
   #fail(length: number): never {
-    this.#failed = new FrameTooLargeError(length, this.maxFrame);
+    this.#failed = new FrameTooLargeError(length, this.maxFrame, 'line');
     this.#queue.clear();
     throw this.#failed;
   }

@@ -57,6 +57,7 @@ function inflateTerm(buf: Buffer, limits: EtfLimits): Buffer {
       `compressed Erlang term declares ${declared} bytes, above the ${limits.maxDecompressed}-byte limit (maxDecompressed) at byte 2`,
       'ERR_ETF_LIMIT',
       2,
+      { limit: 'maxDecompressed' },
     );
   }
   let inflated: Buffer;
@@ -110,8 +111,8 @@ class TermReader {
     throw new EtfError(`invalid Erlang term: ${problem} at byte ${at}${this.where}`, 'ERR_ETF_INVALID', at);
   }
 
-  #limit(problem: string, at = this.#pos): never {
-    throw new EtfError(`Erlang term ${problem} at byte ${at}${this.where}`, 'ERR_ETF_LIMIT', at);
+  #limit(limit: keyof EtfLimits, problem: string, at = this.#pos): never {
+    throw new EtfError(`Erlang term ${problem} at byte ${at}${this.where}`, 'ERR_ETF_LIMIT', at, { limit });
   }
 
   #need(n: number, what: string): void {
@@ -126,7 +127,7 @@ class TermReader {
       this.#invalid(`${what} declares ${count} elements but only ${left} bytes remain`);
     }
     if (this.#elements + count > this.limits.maxElements) {
-      this.#limit(`has more than ${this.limits.maxElements} elements (maxElements)`);
+      this.#limit('maxElements', `has more than ${this.limits.maxElements} elements (maxElements)`);
     }
   }
 
@@ -158,10 +159,10 @@ class TermReader {
 
   #term(depth: number): Term {
     if (depth > this.limits.maxDepth) {
-      this.#limit(`nests deeper than ${this.limits.maxDepth} levels (maxDepth)`);
+      this.#limit('maxDepth', `nests deeper than ${this.limits.maxDepth} levels (maxDepth)`);
     }
     if (++this.#elements > this.limits.maxElements) {
-      this.#limit(`has more than ${this.limits.maxElements} elements (maxElements)`);
+      this.#limit('maxElements', `has more than ${this.limits.maxElements} elements (maxElements)`);
     }
     const at = this.#pos;
     const kind = this.#u8();
@@ -231,6 +232,7 @@ class TermReader {
   #big(n: number): Term {
     if (n > this.limits.maxBigIntegerBytes) {
       this.#limit(
+        'maxBigIntegerBytes',
         `holds a ${n}-byte big integer, above the ${this.limits.maxBigIntegerBytes}-byte limit (maxBigIntegerBytes)`,
       );
     }

@@ -1,4 +1,5 @@
 import { ProtocolError, type TlsechoErrorOptions } from '../errors.js';
+import type { EtfLimits } from './limits.js';
 
 /**
  * What went wrong with an Erlang term:
@@ -19,8 +20,15 @@ export class EtfError extends ProtocolError {
     code: EtfErrorCode,
     /** Byte offset in the encoded term where the problem was found, when there is one. */
     readonly offset?: number,
-    options?: TlsechoErrorOptions,
+    options?: TlsechoErrorOptions & {
+      /** For `ERR_ETF_LIMIT`: which limit the term exceeded. */
+      limit?: keyof EtfLimits;
+    },
   ) {
     super(message, code, options);
+    this.limit = options?.limit;
   }
+
+  /** For `ERR_ETF_LIMIT`: which limit the term exceeded. */
+  readonly limit: keyof EtfLimits | undefined;
 }

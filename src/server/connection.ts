@@ -2,6 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Decoder } from '../codec/decoder.js';
 import type { Framing } from '../codec/framing.js';
 import { FrameTooLargeError, ProtocolError } from '../errors.js';
+import { EtfError } from '../etf/errors.js';
 import { formatDuration } from '../units.js';
 import { fingerprintOfDer } from '../certs/fingerprint.js';
 import { FrameBoundaryScanner } from './frame-scanner.js';
@@ -533,7 +534,8 @@ export class Connection {
     if (this.#phase !== 'open') return;
     this.#busy = false;
     this.#inbox.length = 0;
-    this.#close('handler-failed', toError(error));
+    // A term the handler refused to decode (over its work budget) is the client's doing, not the handler's.
+    this.#close(error instanceof EtfError ? 'protocol-error' : 'handler-failed', toError(error));
   }
 
   // The input broke (a frame too large or cut short, a message the handler cannot take): read no more, but

@@ -125,12 +125,14 @@ export class FrameBoundaryScanner {
       const newline = chunk.indexOf(NEWLINE, position);
       if (newline === -1) {
         this.#partial += chunk.length - position;
-        if (this.#partial > this.maxFrame) this.error = new FrameTooLargeError(this.#partial, this.maxFrame);
+        if (this.#partial > this.maxFrame) {
+          this.error = new FrameTooLargeError(this.#partial, this.maxFrame, 'line');
+        }
         return boundary;
       }
       const lineLength = this.#partial + newline - position;
       if (lineLength > this.maxFrame) {
-        this.error = new FrameTooLargeError(lineLength, this.maxFrame);
+        this.error = new FrameTooLargeError(lineLength, this.maxFrame, 'line');
         return boundary;
       }
       this.#partial = 0;

@@ -381,9 +381,15 @@ function ipAddress(bytes: Buffer): string {
   return new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
 }
 
+// The path is whatever the balancer's own client bound its socket to: it reaches logs and an exec child's
+// REMOTE_ADDR, so every byte outside printable ASCII is shown as \xNN (as in a message preview).
 function unixPath(bytes: Buffer): string {
   const end = bytes.indexOf(0);
-  return bytes.toString('utf8', 0, end < 0 ? bytes.length : end);
+  let path = '';
+  for (const byte of bytes.subarray(0, end < 0 ? bytes.length : end)) {
+    path += byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${hex(byte)}`;
+  }
+  return path;
 }
 
 function hex(byte: number): string {

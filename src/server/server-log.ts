@@ -1,3 +1,6 @@
+import { isIPv6 } from 'node:net';
+import { FrameTooLargeError } from '../errors.js';
+import { escapeControls } from '../escape.js';
 import type { Logger } from '../log/logger.js';
 import { formatDuration, formatSize } from '../units.js';
 import type { ConnectionInfo, ConnectionSummary, CloseReason } from './connection.js';
@@ -18,7 +21,9 @@ const REASON_TEXT: Record<CloseReason, string> = {
 /**
  * One log line per connection event, on the logger (stderr): accepted, closed with its summary, refused,
  * failed handshakes, and with `verbose` every message. `--json` turns each into a JSON line with an `event`
- * field and the same facts as fields.
+ * field and the same facts as fields. Whatever a peer chose (a certificate's subject, the address a PROXY
+ * header names, an error or stderr line quoting its input) is escaped in the text lines, so that it can
+ * never end a line or write a forged one; JSON lines carry it as a JSON string.
  */
 export function logServerEvents(
   server: TlsechoServer,
@@ -50,7 +55,7 @@ export function logServerEvents(
   server.on('tlsError', (failure) => {
     const peer = peerOf(failure.remoteAddress, failure.remotePort);
     const level = failure.kind === 'reset' ? 'info' : 'warn';
-    log[level](`handshake with ${peer} failed: ${failure.reason}`, {
+    log[level](`handshake with ${peer} failed: ${escapeControls(failure.reason)}`, {
       event: 'handshake-failed',
       kind: failure.kind,
       remoteAddress: failure.remoteAddress,
@@ -69,7 +74,7 @@ export function logServerEvents(
   });
   server.on('proxyError', (failure) => {
     const peer = peerOf(failure.remoteAddress, failure.remotePort);
-    log.warn(`refused ${peer}: ${failure.error.message}`, {
+    log.warn(`refused ${peer}: ${escapeControls(failure.error.message)}`, {
       event: 'proxy-header-refused',
       remoteAddress: failure.remoteAddress,
       remotePort: failure.remotePort,
@@ -84,7 +89,12 @@ export function logServerEvents(
     }),
   );
   server.on('handlerOutput', ({ id, line }) =>
-    log.info(`[#${id}] handler stderr: ${JSON.stringify(line)}`, { event: 'handler-stderr', id, line }),
+    // JSON.stringify escapes C0 controls but leaves DEL, C1 controls and the Unicode separators as they are.
+    log.info(`[#${id}] handler stderr: ${escapeControls(JSON.stringify(line))}`, {
+      event: 'handler-stderr',
+      id,
+      line,
+    }),
   );
   server.on('handlerWarning', ({ id, message }) =>
     log.warn(`[#${id}] ${message}`, { event: 'handler-warning', id }),
@@ -106,10 +116,10 @@ export function logServerEvents(
 
 function describeAccepted(info: ConnectionInfo): string {
   const parts = [peerOf(info.remoteAddress, info.remotePort), info.protocol ?? 'unknown TLS', info.cipher];
-  if (info.alpnProtocol) parts.push(`alpn ${info.alpnProtocol}`);
+  if (info.alpnProtocol) parts.push(`alpn ${escapeControls(info.alpnProtocol)}`);
   if (info.client) {
     const name = info.client.commonName !== undefined ? `CN=${info.client.commonName}` : info.client.subject;
-    parts.push(`client ${name} ${info.client.fingerprint}`);
+    parts.push(`client ${escapeControls(name)} ${info.client.fingerprint}`);
   }
   return parts.join(' ');
 }
@@ -137,7 +147,9 @@ function describeClosed(summary: ConnectionSummary): string {
 /** `client closed`, `handler failed: boom`, `handler exited (exit code 1)`. */
 export function reasonText(summary: ConnectionSummary): string {
   let text = REASON_TEXT[summary.reason];
-  if (summary.error && summary.reason !== 'handler-exited') text += `: ${firstLine(summary.error.message)}`;
+  if (summary.error && summary.reason !== 'handler-exited') {
+    text += `: ${escapeControls(errorText(summary))}`;
+  }
   const exit = summary.handlerExit;
   if (exit) {
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
@@ -153,7 +165,7 @@ function closedFields(summary: ConnectionSummary): Record<string, unknown> {
     remoteAddress: summary.remoteAddress,
     remotePort: summary.remotePort,
     reason: summary.reason,
-    error: summary.error ? firstLine(summary.error.message) : undefined,
+    error: summary.error ? errorText(summary) : undefined,
     errorCode: (summary.error as { code?: string } | undefined)?.code,
     exitCode: summary.handlerExit?.exitCode,
     signal: summary.handlerExit?.signal ?? undefined,
@@ -180,13 +192,31 @@ function closeLevel(summary: ConnectionSummary): 'error' | 'warn' | 'info' {
   }
 }
 
-function peerOf(address: string, port: number): string {
-  if (address === '') return 'unknown peer';
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+function peerOf(rawAddress: string, port: number): string {
+  if (rawAddress === '') return 'unknown peer';
+  // A PROXY header may name a UNIX socket path: the balancer's peer chose it.
+  const address = escapeControls(rawAddress);
+  return isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 function plural(count: number, word: string): string {
   return count === 1 ? word : `${word}s`;
+}
+
+// A handler fails with a FrameTooLargeError only when what it produced was too large: an exec child's line
+// or frame, whose message would otherwise blame the peer.
+function errorText(summary: ConnectionSummary): string {
+  const error = summary.error!;
+  if (
+    summary.reason === 'handler-failed' &&
+    error instanceof FrameTooLargeError &&
+    error.direction !== 'send'
+  ) {
+    return error.direction === 'line'
+      ? `its output has a line longer than the ${error.maxFrame}-byte maximum (${error.length} bytes without a newline)`
+      : `its output declared a ${error.length}-byte frame, above the ${error.maxFrame}-byte maximum`;
+  }
+  return firstLine(error.message);
 }
 
 function firstLine(text: string): string {

@@ -1,5 +1,6 @@
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { TlsFailureError } from '../errors.js';
+import { escapeControls } from '../escape.js';
 import { fingerprintOfDer } from '../certs/fingerprint.js';
 import type { ClientTlsSettings } from './options.js';
 
@@ -113,7 +114,7 @@ function describeVerificationFailure(
       });
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return new TlsFailureError(
-        `certificate of ${target} does not cover the host name ${checkedName} (it covers ${altNames ?? 'no names'})`,
+        `certificate of ${target} does not cover the host name ${checkedName} (it covers ${altNames === undefined ? 'no names' : escapeControls(altNames)})`,
         { code: 'ERR_CERT_HOSTNAME', hint: 'connect by a covered name, or set --servername' },
       );
     default:

@@ -205,3 +205,19 @@ test('limits that are not positive whole numbers are a usage error', () => {
     'invalid Erlang term limit maxElements: 1.5 is not a positive whole number',
   );
 });
+
+test('a limit error names the limit it exceeded, so a caller can tell a work budget from a stack guard', () => {
+  const deep = Buffer.concat([
+    Buffer.from([131]),
+    Buffer.alloc(600, Buffer.from([104, 1])),
+    Buffer.from([106]),
+  ]);
+  const long = encodeTerm({ type: 'list', elements: Array.from({ length: 11 }, () => integer(300)) });
+  const inflating = encodeTerm({ type: 'binary', data: Buffer.alloc(4096) }, { compressed: true });
+  expect(refuse(deep).error.limit).toBe('maxDepth');
+  expect(refuse(long, { maxElements: 10 }).error.limit).toBe('maxElements');
+  expect(refuse(inflating, { maxDecompressed: 1000 }).error.limit).toBe('maxDecompressed');
+  expect(refuse(header(111, 0, 1, 0, 1, 0, 1), { maxBigIntegerBytes: 65536 }).error.limit).toBe(
+    'maxBigIntegerBytes',
+  );
+});

@@ -125,7 +125,9 @@ describe('FrameBoundaryScanner', () => {
       Buffer.alloc(6, 0x61),
       Buffer.alloc(6, 0x61),
     ]);
-    expect(scanner.error?.message).toBe('peer declared a 12-byte frame, above the 10-byte maximum');
+    expect(scanner.error?.message).toBe(
+      'peer sent a line longer than the 10-byte maximum (12 bytes without a newline)',
+    );
   });
 
   test('says how much of a frame is missing when the input ends inside it', () => {

@@ -4,6 +4,7 @@ import type { Decoder } from '../../codec/decoder.js';
 import type { Framing } from '../../codec/framing.js';
 import { LineDecoder } from '../../codec/line.js';
 import { ProtocolError } from '../../errors.js';
+import { escapeControls } from '../../escape.js';
 import { describeSilentChild, SilentChildWatch, type SilenceReport } from './exec-silence.js';
 import type { Handler, HandlerExit, HandlerSession, SessionContext } from './types.js';
 
@@ -237,16 +238,20 @@ class ExecSession implements HandlerSession {
   }
 }
 
-// CGI and mod_ssl names, so scripts written for those read the same variables here.
+// CGI and mod_ssl names, so scripts written for those read the same variables here. The client chose the
+// subject and (through a PROXY header) the address: control characters in them are escaped, never passed on
+// to a script that may log or echo them (and a NUL would make the spawn itself fail).
 function connectionEnvironment(context: SessionContext): Record<string, string> {
   const env: Record<string, string> = {
-    REMOTE_ADDR: context.remoteAddress,
+    REMOTE_ADDR: escapeControls(context.remoteAddress),
     REMOTE_PORT: String(context.remotePort),
   };
   if (context.protocol) env.SSL_PROTOCOL = context.protocol;
   if (context.client) {
-    env.SSL_CLIENT_S_DN = context.client.subject;
-    if (context.client.commonName !== undefined) env.SSL_CLIENT_S_DN_CN = context.client.commonName;
+    env.SSL_CLIENT_S_DN = escapeControls(context.client.subject);
+    if (context.client.commonName !== undefined) {
+      env.SSL_CLIENT_S_DN_CN = escapeControls(context.client.commonName);
+    }
     env.SSL_CLIENT_FINGERPRINT = context.client.fingerprint;
   }
   return env;

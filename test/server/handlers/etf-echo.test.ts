@@ -1,3 +1,4 @@
+import { deflateSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import {
   atom,
@@ -14,6 +15,32 @@ import {
 import { connectClient, frame, ReplyReader, startServer } from '../helpers/fixture.js';
 
 const shown = (replies: Buffer[]) => replies.map((reply) => formatTerm(decodeTerm(reply)));
+
+// A compressed term (tag 80) around `inner`, the bytes of a term without its version byte.
+function compressedTerm(inner: Buffer): Buffer {
+  const head = Buffer.from([131, 80, 0, 0, 0, 0]);
+  head.writeUInt32BE(inner.length, 2);
+  return Buffer.concat([head, deflateSync(inner, { level: 9 })]);
+}
+
+// 64 MiB of zeros in a BINARY_EXT: about 65 KiB compressed.
+function zeroBomb(): Buffer {
+  const size = 64 * 1024 * 1024 - 5;
+  const inner = Buffer.alloc(size + 5);
+  inner[0] = 109; // BINARY_EXT
+  inner.writeUInt32BE(size, 1);
+  return compressedTerm(inner);
+}
+
+// A list of 999,990 zeros (SMALL_INTEGER_EXT each): under 2 KiB compressed.
+function listBomb(count = 999_990): Buffer {
+  const inner = Buffer.alloc(5 + 2 * count + 1);
+  inner[0] = 108; // LIST_EXT
+  inner.writeUInt32BE(count, 1);
+  for (let i = 0; i < count; i++) inner[5 + 2 * i] = 97; // SMALL_INTEGER_EXT 0
+  inner[5 + 2 * count] = 106; // NIL_EXT
+  return compressedTerm(inner);
+}
 
 function nested(depth: number): Term {
   let term: Term = atom('core');
@@ -82,5 +109,59 @@ describe('--handler etf-echo', () => {
     expect(request.length).toBeLessThanOrEqual(255);
     reader.socket.write(Buffer.concat([frame(request, 1), frame(encodeTerm(atom('next')), 1)]));
     expect(shown(await reader.until(2))).toEqual(['{error,system_limit}', '{ok,next}']);
+  });
+
+  test.each([
+    ['a 65 KiB frame of compressed zeros that inflates to 64 MiB', zeroBomb, 'maxDecompressed'],
+    ['a 2 KiB compressed list of 999,990 integers', listBomb, 'maxDecompressed'],
+  ])(
+    '%s gets {error, system_limit} and its connection closes, with the budget as the reason',
+    async (_name, bomb, limit) => {
+      const { port, nextClose } = await startServer({ handler: 'etf-echo' });
+      const reader = new ReplyReader(await connectClient(port));
+      const request = bomb();
+      expect(request.length).toBeLessThan(70_000);
+      const closed = nextClose();
+      reader.socket.write(frame(request));
+      expect(shown(await reader.end())).toEqual(['{error,system_limit}']);
+      const summary = await closed;
+      expect(summary.reason).toBe('protocol-error');
+      expect(summary.error?.message).toMatch(
+        new RegExp(
+          `\\(${limit}\\).*etf-echo's budget for a ${request.length}-byte frame: \\d+ bytes decompressed, \\d+ terms`,
+        ),
+      );
+    },
+  );
+
+  test('a small compressed term holding more terms than its frame has bytes (and over 4096) closes the connection', async () => {
+    const { port, nextClose } = await startServer({ handler: 'etf-echo' });
+    const reader = new ReplyReader(await connectClient(port));
+    // 20,000 zeros inflate to 40 KB, inside the 64 KiB every frame may inflate to, but hold 20,001 terms.
+    const request = listBomb(20_000);
+    expect(request.length).toBeLessThan(4096);
+    const closed = nextClose();
+    reader.socket.write(frame(request));
+    expect(shown(await reader.end())).toEqual(['{error,system_limit}']);
+    expect((await closed).error?.message).toMatch(/has more than 4096 elements \(maxElements\)/);
+  });
+
+  test('a reply that re-encoding grows past what the request may inflate to is not compressed: {error, system_limit}', async () => {
+    const { port, nextClose } = await startServer({ handler: 'etf-echo', maxFrame: 100_000 });
+    const reader = new ReplyReader(await connectClient(port));
+    // 250 Latin-1 atoms of 255 'é' (ATOM_EXT, 258 bytes each): 64.5 KB inflated from a few hundred bytes,
+    // within budget; re-encoded as UTF-8 atoms the reply doubles to 128 KB, past --max-frame.
+    const atomExt = Buffer.concat([Buffer.from([100, 0, 255]), Buffer.alloc(255, 0xe9)]);
+    const inner = Buffer.concat([
+      Buffer.from([108, 0, 0, 0, 250]),
+      ...Array.from({ length: 250 }, () => atomExt),
+      Buffer.from([106]),
+    ]);
+    const request = compressedTerm(inner);
+    expect(request.length).toBeLessThan(1000);
+    reader.socket.write(Buffer.concat([frame(request), frame(encodeTerm(atom('next')))]));
+    expect(shown(await reader.until(2))).toEqual(['{error,system_limit}', '{ok,next}']);
+    reader.socket.end();
+    expect((await nextClose()).reason).toBe('client-closed');
   });
 });
