@@ -19,14 +19,8 @@ export {
 export { verifyServer, summarisePeer, type PeerSummary } from './tls/verify.js';
 export { describeSocketError } from './tls/errors.js';
 export * from './server/index.js';
-export {
-  connectFramed,
-  FramedClient,
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  type ConnectFramedOptions,
-  type ConnectTimings,
-  type ClientCounters,
-} from './client/connect.js';
+export { connectFramed, DEFAULT_CONNECT_TIMEOUT_MS, type ConnectFramedOptions } from './client/dial.js';
+export { FramedClient, type ConnectTimings, type ClientCounters } from './client/framed-client.js';
 export { parseTarget, formatTarget, type Target } from './client/target.js';
 export { frameToJson, type FrameJson } from './client/output.js';
 export { loadClientTlsSettings, type ClientTlsFlags } from './client/tls-settings.js';

@@ -3,7 +3,7 @@ import type { Decoder } from '../codec/decoder.js';
 import { ConnectionError, TimeoutError } from '../errors.js';
 import { describeSocketError } from '../tls/errors.js';
 import { formatDuration } from '../units.js';
-import type { Dialer } from './connect.js';
+import type { Dialer } from './dialer.js';
 import type { ThreadClock } from './connection-driver.js';
 import type { PayloadFactory } from './payload.js';
 import type { Tally } from './tally.js';

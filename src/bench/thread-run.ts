@@ -1,6 +1,6 @@
 import { createDecoder } from '../codec/framing.js';
 import { defaultMaxFrame } from '../codec/limits.js';
-import { createDialer } from './connect.js';
+import { createDialer } from './dialer.js';
 import { ConnectionDriver, type ThreadClock } from './connection-driver.js';
 import { HandshakeLoop } from './handshake-driver.js';
 import type { ThreadPlan } from './options.js';

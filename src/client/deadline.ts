@@ -1,4 +1,4 @@
-import { InterruptedError, TimeoutError } from '../errors.js';
+import { InterruptedError, TimeoutError, isTlsechoError, type TlsechoError } from '../errors.js';
 import type { Io } from '../io.js';
 
 export interface SessionSignal {
@@ -34,4 +34,9 @@ export function createSessionSignal(
       for (const off of unsubscribe) off();
     },
   };
+}
+
+/** The error an aborted signal ends a client run with: its own reason when typed, otherwise an interruption. */
+export function abortReason(signal: AbortSignal): TlsechoError {
+  return isTlsechoError(signal.reason) ? signal.reason : new InterruptedError();
 }

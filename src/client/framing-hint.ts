@@ -1,4 +1,4 @@
-import type { FramedClient } from './connect.js';
+import type { FramedClient } from './framed-client.js';
 
 // The most common mistake is a framing mismatch: a {packet, 4} server given lines of text, or a {packet, 2}
 // client talking to a {packet, 4} server. Neither side can say so on the wire; each just waits for the rest

@@ -1,7 +1,8 @@
 import type { PacketMode } from '../codec/limits.js';
 import { startSpinner, type Io } from '../io.js';
 import type { Logger } from '../log/logger.js';
-import { connectFramed, type FramedClient } from './connect.js';
+import { connectFramed } from './dial.js';
+import type { FramedClient } from './framed-client.js';
 import { localProxyHeader, type ProxyHeaderVersion } from './proxy-header.js';
 import { formatTarget, type Target } from './target.js';
 import type { ClientTlsSettings } from '../tls/options.js';

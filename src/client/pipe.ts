@@ -9,7 +9,7 @@ import {
   UsageError,
 } from '../errors.js';
 import { formatDuration } from '../units.js';
-import type { FramedClient } from './connect.js';
+import type { FramedClient } from './framed-client.js';
 import { framingHint } from './framing-hint.js';
 import { readMessages, type InputMode } from './input.js';
 import { FrameWriter, type OutputMode } from './output.js';

@@ -1,4 +1,4 @@
-import { encodeProxyHeaderV1, encodeProxyHeaderV2 } from '../server/proxy-protocol.js';
+import { encodeProxyHeaderV1, encodeProxyHeaderV2 } from '../proxy-protocol/encode.js';
 
 /** The PROXY protocol versions a client can open its connection with (`--proxy-header`). */
 export const PROXY_HEADER_VERSIONS = ['v1', 'v2'] as const;

@@ -2,7 +2,7 @@ import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface 
 import type { Io } from '../io.js';
 import type { Logger } from '../log/logger.js';
 import { InterruptedError, TlsechoError } from '../errors.js';
-import type { FramedClient } from './connect.js';
+import type { FramedClient } from './framed-client.js';
 import { HISTORY_ENTRIES, HistoryFile, historyPath } from './history.js';
 import type { OutputMode } from './output.js';
 import { createReplyFormatter, encodeTermMessage, type MessageFormat } from './term-messages.js';

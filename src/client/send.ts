@@ -8,7 +8,7 @@ import { useColor, type Io } from '../io.js';
 import { createLogger } from '../log/logger.js';
 import { ConnectionError, FileError, UsageError, isTlsechoError } from '../errors.js';
 import { formatDuration } from '../units.js';
-import type { FramedClient } from './connect.js';
+import type { FramedClient } from './framed-client.js';
 import { createSessionSignal } from './deadline.js';
 import { framingHint } from './framing-hint.js';
 import { checkReply } from './expect.js';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
-import type { ConnectOptions } from '../../src/client/session.js';
+import type { ConnectOptions } from '../../src/client/connect-session.js';
 import { BIN, cliEnv, collect, runCli, spawnCli } from '../helpers/run-cli.js';
 import { expectUsageError, parseThroughMain } from '../helpers/parse-command.js';
 import { makeTempDir } from '../helpers/tmpdir.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { toConnectOptions, type ConnectArgs } from '../../src/cli/commands/connect.js';
 import { toSendOptions, type SendArgs } from '../../src/cli/commands/send.js';
 import type { SendOptions } from '../../src/client/send.js';
-import type { ConnectOptions } from '../../src/client/session.js';
+import type { ConnectOptions } from '../../src/client/connect-session.js';
 import type { ClientConnectionOptions } from '../../src/client/open-client.js';
 import { runCli } from '../helpers/run-cli.js';
 import { expectUsageError, parseThroughMain } from '../helpers/parse-command.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { connectSession, type ConnectOptions } from '../../src/client/session.js';
+import { connectSession, type ConnectOptions } from '../../src/client/connect-session.js';
 import { send, type SendOptions } from '../../src/client/send.js';
 import { defaultMaxFrame } from '../../src/codec/limits.js';
 import { atom, decodeTerm, encodeTerm, formatTerm, tuple } from '../../src/etf/index.js';

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { describe, expect, test } from 'vitest';
 import type { InputMode } from '../../src/client/input.js';
 import type { OutputMode } from '../../src/client/output.js';
-import { connectSession, type ConnectOptions } from '../../src/client/session.js';
+import { connectSession, type ConnectOptions } from '../../src/client/connect-session.js';
 import { defaultMaxFrame } from '../../src/codec/limits.js';
 import { ProtocolError, TimeoutError } from '../../src/errors.js';
 import { ExitCode } from '../../src/exit-codes.js';

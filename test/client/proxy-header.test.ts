@@ -2,13 +2,16 @@ import { once } from 'node:events';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { connectFramed, type ConnectFramedOptions, type FramedClient } from '../../src/client/connect.js';
+import { connectFramed } from '../../src/client/dial.js';
+import type { FramedClient } from '../../src/client/framed-client.js';
 import { localProxyHeader } from '../../src/client/proxy-header.js';
 import { ConnectionError, InterruptedError, TimeoutError, TlsFailureError } from '../../src/errors.js';
 import type { ConnectionInfo } from '../../src/server/connection.js';
 import type { ProxyHeaderFailure } from '../../src/server/proxy-listener.js';
-import { encodeProxyHeaderV2, readProxyHeader } from '../../src/server/proxy-protocol.js';
+import { encodeProxyHeaderV2 } from '../../src/proxy-protocol/encode.js';
+import { readProxyHeader } from '../../src/server/proxy-protocol.js';
 import { startServer, testPki, waitForEvent } from '../server/helpers/fixture.js';
+import { open } from './helpers/framed-client.js';
 import { unusedPort } from './helpers/framed-server.js';
 
 // connectFramed({ proxyHeader }) against createServer({ proxyProtocol: true }): the client plays its own
@@ -17,12 +20,6 @@ import { unusedPort } from './helpers/framed-server.js';
 async function proxiedServer() {
   const running = await startServer({ proxyProtocol: true });
   return { ...running, tls: { ca: [running.pki.ca.certPem] } };
-}
-
-async function open(options: ConnectFramedOptions): Promise<FramedClient> {
-  const client = await connectFramed(options);
-  onTestFinished(() => client.destroy());
-  return client;
 }
 
 async function echo(client: FramedClient, text: string): Promise<string> {

@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { connectFramed } from '../../src/client/connect.js';
+import { connectFramed } from '../../src/client/dial.js';
 import { loadClientTlsSettings } from '../../src/client/tls-settings.js';
 import { FileError } from '../../src/errors.js';
 import { startTestServer } from './helpers/framed-server.js';

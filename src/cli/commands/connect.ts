@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_LINGER_MS } from '../../client/defaults.js';
-import type { ConnectOptions } from '../../client/session.js';
+import type { ConnectOptions } from '../../client/connect-session.js';
 import type { Io } from '../../io.js';
 import { durationOption } from '../option-groups.js';
 import {
@@ -92,7 +92,7 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
       ),
   handler: async (argv) => {
     // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
-    const { connectSession } = await import('../../client/session.js');
+    const { connectSession } = await import('../../client/connect-session.js');
     await connectSession(toConnectOptions(argv), io);
   },
 });

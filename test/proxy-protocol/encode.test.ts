@@ -2,11 +2,11 @@ import { SocketAddress } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
-  ProxyHeaderParser,
   encodeProxyHeaderV1,
   encodeProxyHeaderV2,
   type ProxiedAddresses,
-} from '../../src/server/proxy-protocol.js';
+} from '../../src/proxy-protocol/encode.js';
+import { ProxyHeaderParser } from '../../src/server/proxy-protocol.js';
 
 // The sender side of the PROXY protocol: byte layouts from HAProxy's proxy-protocol.txt (sections 2.1 and
 // 2.2), and every header read back by our own parser, as `serve --proxy-protocol` would read it.
