@@ -3,15 +3,14 @@ import { useColor, type Io } from '../io.js';
 import { createLogger } from '../log/logger.js';
 import { TlsechoError } from '../errors.js';
 import type { ExitCode } from '../exit-codes.js';
+import { superviseWorkers } from './cluster/primary.js';
 import {
   leaveCluster,
-  perWorkerMaxConnections,
   reportConnectionClosed,
   requestSetup,
-  superviseWorkers,
-  workerSlot,
   workerIo,
-} from './cluster.js';
+  workerSlot,
+} from './cluster/worker.js';
 import { loadServerCredentials, type ServerCredentials } from './credentials.js';
 import { serve, type ServeOptions } from './serve.js';
 import { formatAddress } from './server.js';
@@ -19,6 +18,15 @@ import { formatAddress } from './server.js';
 /** `tlsecho serve --workers N`: the serve options plus the number of worker processes. */
 export interface ServeWorkersOptions extends ServeOptions {
   workers: number;
+}
+
+/**
+ * How per-server limits split across workers. `--max-connections` is a per-process limit enforced where
+ * the sockets live, so each worker gets an equal share, rounded up so no worker gets zero (with 4 workers,
+ * `--max-connections 10` lets each hold 3). `--max-accepts` is counted by the primary across all workers.
+ */
+export function perWorkerMaxConnections(total: number, workers: number): number {
+  return Math.ceil(total / workers);
 }
 
 /** What the primary prepares once and every worker asks for (see `requestSetup`). */
