@@ -18,6 +18,12 @@ import { formatAddress } from './server.js';
 /** `tlsecho serve --workers N`: the serve options plus the number of worker processes. */
 export interface ServeWorkersOptions extends ServeOptions {
   workers: number;
+  /**
+   * The script and arguments each worker runs: the command that started the primary, so that every
+   * worker runs it again and takes the worker's path (see `SupervisorOptions.exec`).
+   */
+  workerExec: string;
+  workerArgs: string[];
 }
 
 /**
@@ -96,6 +102,8 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
   const result = await superviseWorkers(
     {
       workers,
+      exec: options.workerExec,
+      args: options.workerArgs,
       drainTimeoutMs: options.drainTimeoutMs,
       maxAccepts: options.maxAccepts,
       setup: { credentials } satisfies WorkerSetup,

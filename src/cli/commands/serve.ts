@@ -231,7 +231,12 @@ export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
       await serve(options, io);
     } else {
       const { serveWithWorkers } = await import('../../server/serve-workers.js');
-      await serveWithWorkers({ ...options, workers: argv.workers }, io);
+      // Each worker runs this same command line again, and finds out from its environment that it is one.
+      const [, script, ...args] = process.argv;
+      await serveWithWorkers(
+        { ...options, workers: argv.workers, workerExec: script!, workerArgs: args },
+        io,
+      );
     }
   },
 });

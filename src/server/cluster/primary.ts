@@ -42,9 +42,13 @@ export interface SupervisorOptions {
   /** Extra environment for every worker. */
   env?: Record<string, string>;
   backoff?: Partial<BackoffOptions>;
-  /** Script and arguments each worker runs; default this process's own, so workers re-run the command. */
-  exec?: string;
-  args?: string[];
+  /**
+   * The script and arguments each worker runs. A program that supervises itself passes its own
+   * (`process.argv[1]` and the arguments after it), so each worker re-runs the same command and finds its
+   * slot with `workerSlot()`.
+   */
+  exec: string;
+  args: string[];
   /**
    * Sent to each worker that asks (`requestSetup`): what the primary prepared once for all of them, such
    * as credentials it loaded or a certificate it made. Over IPC rather than the environment, so secrets do
@@ -98,8 +102,8 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
   });
 
   cluster.setupPrimary({
-    exec: options.exec ?? process.argv[1],
-    args: options.args ?? process.argv.slice(2),
+    exec: options.exec,
+    args: options.args,
     // Workers' output comes through the primary, which labels every line with the worker's number:
     // the serve path's log lines, and also what the CLI prints when a worker fails, or Node's warnings.
     silent: true,
