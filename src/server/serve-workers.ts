@@ -1,4 +1,5 @@
 import { fingerprintOfPem } from '../certs/fingerprint.js';
+import { generateEphemeralServerCert } from '../certs/generate-on-demand.js';
 import { useColor, type Io } from '../io.js';
 import { createLogger } from '../log/logger.js';
 import { TlsechoError } from '../errors.js';
@@ -90,8 +91,6 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
   let credentials = await loadServerCredentials(options, io);
   let ephemeral = false;
   if (credentials.cert === undefined) {
-    // Loaded on demand: the X.509 library costs ~150 ms at start-up, and most runs have a certificate.
-    const { generateEphemeralServerCert } = await import('../certs/generate.js');
     const generated = await generateEphemeralServerCert();
     // certFile only names the certificate in each worker's log line.
     credentials = { ...credentials, cert: generated.certPem, key: generated.keyPem, certFile: 'ephemeral' };
