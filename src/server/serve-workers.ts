@@ -12,6 +12,7 @@ import {
   workerIo,
   workerSlot,
 } from './cluster/worker.js';
+import { announceEphemeralCertificate, connectLinesLogger } from './connect-lines.js';
 import { loadServerCredentials, type ServerCredentials } from './credentials.js';
 import { serve, type ServeOptions } from './serve.js';
 import { formatAddress } from './server.js';
@@ -80,14 +81,7 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
     level: options.logLevel,
     color: useColor(io, { json: options.json, color: options.color }),
   });
-  // As in serve: --quiet keeps the lines needed to connect.
-  const announcer = log.enabled('info')
-    ? log
-    : createLogger(io.stderr, {
-        json: options.json,
-        level: 'info',
-        color: useColor(io, { json: options.json, color: options.color }),
-      });
+  const announcer = connectLinesLogger(log, io, options);
   let credentials = await loadServerCredentials(options, io);
   let ephemeral = false;
   if (credentials.cert === undefined) {
@@ -108,14 +102,7 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
       setup: { credentials } satisfies WorkerSetup,
       onReady: (address) => {
         const bound = formatAddress(address.address, address.port);
-        if (ephemeral) {
-          const command = `tlsecho connect --pin ${fingerprint} ${formatAddress(connectHost(address.address), address.port)}`;
-          announcer.info(
-            `no certificate given and none in certs/: every worker uses one ephemeral self-signed certificate for localhost, 127.0.0.1 and ::1 (${fingerprint})`,
-            { event: 'certificate', ephemeral: true, fingerprint },
-          );
-          announcer.info(`verify it with: ${command}`, { event: 'connect-command', fingerprint, command });
-        }
+        if (ephemeral) announceEphemeralCertificate(announcer, fingerprint, address, { workers: true });
         announcer.info(
           `listening on ${bound} with ${workers} ${workers === 1 ? 'worker' : 'workers'} (packet ${options.packet}, ${options.handler}${options.proxyProtocol ? ', PROXY protocol' : ''})`,
           {
@@ -146,11 +133,4 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
     );
   }
   log.info('stopped', { event: 'stopped' });
-}
-
-// A wildcard address is not something to connect to; the loopback of the same family is.
-function connectHost(address: string): string {
-  if (address === '0.0.0.0') return '127.0.0.1';
-  if (address === '::') return '::1';
-  return address;
 }
