@@ -1,6 +1,7 @@
 // The library's certificate generators. @peculiar/x509 (with its tsyringe and reflect-metadata) is most of
 // what `import('tlsecho')` would otherwise load, and most users of the library never make a certificate, so
-// `generate.ts` is imported on the first call instead of with the package.
+// `generate.ts` is imported on the first call instead of with the package. The server makes its ephemeral
+// certificate through here too: the X.509 library costs ~150 ms at start-up, and most runs have a certificate.
 import type {
   CaOptions,
   GeneratedCertificate,

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { parsePacketMode } from '../codec/limits.js';
-import { parseMinTls } from '../tls/options.js';
+import { checkCertKeyPair, parseMinTls } from '../tls/options.js';
 import { parseDuration, parseSize } from '../units.js';
 
 // Shared flag groups: each command composes the ones it needs, so a flag means the same everywhere.
@@ -98,12 +98,13 @@ export function withClientTlsOptions<T>(y: Argv<T>) {
       group: TLS_GROUP,
     })
     .conflicts('insecure', 'pin')
-    .check((argv) => {
-      if ((argv.cert === undefined) !== (argv.key === undefined)) {
-        return '--cert and --key go together: pass both or neither';
-      }
-      return true;
-    });
+    .check(certKeyPairRule);
+}
+
+/** The `.check()` of every command that takes `--cert` and `--key`: both or neither (see checkCertKeyPair). */
+export function certKeyPairRule(argv: { cert?: unknown; key?: unknown }): true {
+  checkCertKeyPair(argv.cert, argv.key);
+  return true;
 }
 
 /** `--json` for machine-readable output. */

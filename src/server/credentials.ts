@@ -10,7 +10,8 @@ import {
   systemReason,
   type LoadedCertificate,
 } from '../certs/inspect.js';
-import { FileError, UsageError, isTlsechoError } from '../errors.js';
+import { FileError, isTlsechoError } from '../errors.js';
+import { checkCertKeyPair } from '../tls/options.js';
 
 /** Where `serve` looks for a certificate when given none: what `tlsecho gencert` writes by default. */
 export const DEFAULT_CERT_FILE = join('certs', 'server.crt');
@@ -47,9 +48,7 @@ export interface ServerCredentials {
  * takes its passphrase from `keyPassphraseFile`, or asks for it when a person is at a terminal.
  */
 export async function loadServerCredentials(paths: CredentialPaths, io: Io): Promise<ServerCredentials> {
-  if ((paths.cert === undefined) !== (paths.key === undefined)) {
-    throw new UsageError('--cert and --key go together: pass both or neither');
-  }
+  checkCertKeyPair(paths.cert, paths.key);
   let certFile = paths.cert;
   let keyFile = paths.key;
   if (certFile === undefined && (await defaultPairExists(io))) {

@@ -1,17 +1,18 @@
 import { fingerprintOfPem } from '../certs/fingerprint.js';
+import { generateEphemeralServerCert } from '../certs/generate-on-demand.js';
 import { useColor, type Io } from '../io.js';
 import { createLogger } from '../log/logger.js';
 import { TlsechoError } from '../errors.js';
 import type { ExitCode } from '../exit-codes.js';
+import { superviseWorkers } from './cluster/primary.js';
 import {
   leaveCluster,
-  perWorkerMaxConnections,
   reportConnectionClosed,
   requestSetup,
-  superviseWorkers,
-  workerSlot,
   workerIo,
-} from './cluster.js';
+  workerSlot,
+} from './cluster/worker.js';
+import { announceEphemeralCertificate, connectLinesLogger } from './connect-lines.js';
 import { loadServerCredentials, type ServerCredentials } from './credentials.js';
 import { serve, type ServeOptions } from './serve.js';
 import { formatAddress } from './server.js';
@@ -19,6 +20,21 @@ import { formatAddress } from './server.js';
 /** `tlsecho serve --workers N`: the serve options plus the number of worker processes. */
 export interface ServeWorkersOptions extends ServeOptions {
   workers: number;
+  /**
+   * The script and arguments each worker runs: the command that started the primary, so that every
+   * worker runs it again and takes the worker's path (see `SupervisorOptions.exec`).
+   */
+  workerExec: string;
+  workerArgs: string[];
+}
+
+/**
+ * How per-server limits split across workers. `--max-connections` is a per-process limit enforced where
+ * the sockets live, so each worker gets an equal share, rounded up so no worker gets zero (with 4 workers,
+ * `--max-connections 10` lets each hold 3). `--max-accepts` is counted by the primary across all workers.
+ */
+export function perWorkerMaxConnections(total: number, workers: number): number {
+  return Math.ceil(total / workers);
 }
 
 /** What the primary prepares once and every worker asks for (see `requestSetup`). */
@@ -65,19 +81,10 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
     level: options.logLevel,
     color: useColor(io, { json: options.json, color: options.color }),
   });
-  // As in serve: --quiet keeps the lines needed to connect.
-  const announcer = log.enabled('info')
-    ? log
-    : createLogger(io.stderr, {
-        json: options.json,
-        level: 'info',
-        color: useColor(io, { json: options.json, color: options.color }),
-      });
+  const announcer = connectLinesLogger(log, io, options);
   let credentials = await loadServerCredentials(options, io);
   let ephemeral = false;
   if (credentials.cert === undefined) {
-    // Loaded on demand: the X.509 library costs ~150 ms at start-up, and most runs have a certificate.
-    const { generateEphemeralServerCert } = await import('../certs/generate.js');
     const generated = await generateEphemeralServerCert();
     // certFile only names the certificate in each worker's log line.
     credentials = { ...credentials, cert: generated.certPem, key: generated.keyPem, certFile: 'ephemeral' };
@@ -88,19 +95,14 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
   const result = await superviseWorkers(
     {
       workers,
+      exec: options.workerExec,
+      args: options.workerArgs,
       drainTimeoutMs: options.drainTimeoutMs,
       maxAccepts: options.maxAccepts,
       setup: { credentials } satisfies WorkerSetup,
       onReady: (address) => {
         const bound = formatAddress(address.address, address.port);
-        if (ephemeral) {
-          const command = `tlsecho connect --pin ${fingerprint} ${formatAddress(connectHost(address.address), address.port)}`;
-          announcer.info(
-            `no certificate given and none in certs/: every worker uses one ephemeral self-signed certificate for localhost, 127.0.0.1 and ::1 (${fingerprint})`,
-            { event: 'certificate', ephemeral: true, fingerprint },
-          );
-          announcer.info(`verify it with: ${command}`, { event: 'connect-command', fingerprint, command });
-        }
+        if (ephemeral) announceEphemeralCertificate(announcer, fingerprint, address, { workers: true });
         announcer.info(
           `listening on ${bound} with ${workers} ${workers === 1 ? 'worker' : 'workers'} (packet ${options.packet}, ${options.handler}${options.proxyProtocol ? ', PROXY protocol' : ''})`,
           {
@@ -131,11 +133,4 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
     );
   }
   log.info('stopped', { event: 'stopped' });
-}
-
-// A wildcard address is not something to connect to; the loopback of the same family is.
-function connectHost(address: string): string {
-  if (address === '0.0.0.0') return '127.0.0.1';
-  if (address === '::') return '::1';
-  return address;
 }

@@ -4,6 +4,7 @@ import { createLogger, type LogFields, type Logger, type LogLevel } from '../log
 import type { PacketMode } from '../codec/limits.js';
 import type { MinTlsVersion } from '../tls/options.js';
 import { formatDuration } from '../units.js';
+import { announceEphemeralCertificate, connectLinesLogger } from './connect-lines.js';
 import { loadServerCredentials, type ServerCredentials } from './credentials.js';
 import type { ExecFraming } from './handlers/exec.js';
 import { logServerEvents } from './server-log.js';
@@ -71,17 +72,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<void> {
   });
   // However the process ends, lines held back for the next write still reach stderr.
   const stopFlushingAtExit = io.onExit(() => log.flush());
-  // --quiet silences the chatter, not what a person needs to connect: with port 0 or an ephemeral
-  // certificate there is no other way to learn the port or the fingerprint to pin.
-  const announcer =
-    log.enabled('info') || options.announceWhenQuiet === false
-      ? log
-      : createLogger(io.stderr, {
-          json: options.json,
-          level: 'info',
-          color: useColor(io, { json: options.json, color: options.color }),
-          base: options.logBase,
-        });
+  const announcer = options.announceWhenQuiet === false ? log : connectLinesLogger(log, io, options);
   try {
     await run(options, io, log, announcer);
   } finally {
@@ -158,17 +149,7 @@ function announce(
   const bound = formatAddress(address.address, address.port);
   const certificate = server.certificate!;
   if (certificate.ephemeral) {
-    const target = formatAddress(connectHost(address.address), address.port);
-    const connect = `tlsecho connect --pin ${certificate.fingerprint} ${target}`;
-    always.info(
-      `no certificate given and none in certs/: using an ephemeral self-signed one for localhost, 127.0.0.1 and ::1 (${certificate.fingerprint})`,
-      { event: 'certificate', ephemeral: true, fingerprint: certificate.fingerprint },
-    );
-    always.info(`verify it with: ${connect}`, {
-      event: 'connect-command',
-      fingerprint: certificate.fingerprint,
-      command: connect,
-    });
+    announceEphemeralCertificate(always, certificate.fingerprint, address);
   } else {
     const chain = credentials.chainLength ?? 0;
     const sentWith =
@@ -193,13 +174,6 @@ function announce(
     clientCertificates: credentials.clientCa !== undefined,
     fingerprint: certificate.fingerprint,
   });
-}
-
-// A wildcard address is not something to connect to; the loopback of the same family is.
-function connectHost(address: string): string {
-  if (address === '0.0.0.0') return '127.0.0.1';
-  if (address === '::') return '::1';
-  return address;
 }
 
 function watchSignals(server: TlsechoServer, io: Io, log: Logger, drainMs: number): () => void {

@@ -4,9 +4,10 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import { createFraming, type Framing } from '../codec/framing.js';
 import { defaultMaxFrame, type PacketMode } from '../codec/limits.js';
 import { fingerprintOfPem } from '../certs/fingerprint.js';
+import { generateEphemeralServerCert } from '../certs/generate-on-demand.js';
 import { UsageError } from '../errors.js';
 import { describeSocketError } from '../tls/errors.js';
-import { buildServerTlsOptions, type MinTlsVersion } from '../tls/options.js';
+import { buildServerTlsOptions, checkCertKeyPair, type MinTlsVersion } from '../tls/options.js';
 import {
   Connection,
   type ConnectionHost,
@@ -401,11 +402,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
     if (cert !== undefined && key !== undefined) {
       return { certPem: cert, fingerprint: fingerprintOfPem(cert), ephemeral: false };
     }
-    if (cert !== undefined || key !== undefined) {
-      throw new UsageError('a certificate and its key go together: give both cert and key, or neither');
-    }
-    // Loaded on demand: the X.509 library costs ~150 ms at start-up, and most runs have a certificate.
-    const { generateEphemeralServerCert } = await import('../certs/generate.js');
+    checkCertKeyPair(cert, key, { cert: 'cert', key: 'key' });
     const generated = await generateEphemeralServerCert();
     this.#ephemeralKey = generated.keyPem;
     return { certPem: generated.certPem, fingerprint: generated.fingerprint, ephemeral: true };

@@ -23,6 +23,25 @@ export function parseMinTls(value: string | number): MinTlsVersion {
   throw new UsageError(`invalid TLS version '${value}': use 1.2 or 1.3 (older versions are not offered)`);
 }
 
+/** How the caller calls a certificate and its key: flags on the command line, option names in the library. */
+export interface CertKeyNames {
+  cert: string;
+  key: string;
+}
+
+const FLAG_NAMES: CertKeyNames = { cert: '--cert', key: '--key' };
+
+/**
+ * A certificate and its private key go together: both or neither. The one place this rule is checked and
+ * worded, for the command line's flags and the library's options alike. Throws a UsageError naming the two
+ * as `names` does (default the flags).
+ */
+export function checkCertKeyPair(cert: unknown, key: unknown, names: CertKeyNames = FLAG_NAMES): void {
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError(`${names.cert} and ${names.key} go together: pass both or neither`);
+  }
+}
+
 /** `--max-tls`: the same two versions, parsed the same way. */
 export function parseMaxTls(value: string | number): MinTlsVersion {
   return parseMinTls(value);

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { perWorkerMaxConnections } from '../../src/server/serve-workers.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
 import { runCli, spawnCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
@@ -121,5 +122,16 @@ describe('tlsecho serve --workers', () => {
     expect(
       server.events().some((event) => event.msg === '3 connections closed (--max-accepts 3); stopping'),
     ).toBe(true);
+  });
+});
+
+describe('the limits split across workers', () => {
+  test.each([
+    [1000, 2, 500],
+    [10, 4, 3],
+    [1, 4, 1],
+    [7, 1, 7],
+  ])('--max-connections %d over %d workers gives each %d', (total, workers, each) => {
+    expect(perWorkerMaxConnections(total, workers)).toBe(each);
   });
 });

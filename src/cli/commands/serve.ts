@@ -8,6 +8,7 @@ import type { MinTlsVersion } from '../../tls/options.js';
 import type { Io } from '../../io.js';
 import { logLevelFrom } from '../../log/logger.js';
 import {
+  certKeyPairRule,
   durationOption,
   OUTPUT_GROUP,
   TLS_GROUP,
@@ -200,9 +201,10 @@ function serveBuilder(y: Argv) {
     })
     .check((argv) => {
       if (argv.verbose && argv.quiet) throw new UsageError('--verbose and --quiet cannot go together');
-      if ((argv.cert === undefined) !== (argv.key === undefined)) {
-        throw new UsageError('--cert and --key go together: pass both or neither');
-      }
+      return true;
+    })
+    .check(certKeyPairRule)
+    .check((argv) => {
       if (argv['key-passphrase-file'] !== undefined && argv.key === undefined) {
         throw new UsageError('--key-passphrase-file needs --key');
       }
@@ -231,7 +233,12 @@ export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
       await serve(options, io);
     } else {
       const { serveWithWorkers } = await import('../../server/serve-workers.js');
-      await serveWithWorkers({ ...options, workers: argv.workers }, io);
+      // Each worker runs this same command line again, and finds out from its environment that it is one.
+      const [, script, ...args] = process.argv;
+      await serveWithWorkers(
+        { ...options, workers: argv.workers, workerExec: script!, workerArgs: args },
+        io,
+      );
     }
   },
 });

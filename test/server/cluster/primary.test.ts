@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { labelLine, perWorkerMaxConnections } from '../../src/server/cluster.js';
 
 // The supervisor is tested on a tiny TCP echo app (fixtures/cluster-app.ts) so these tests cover restart,
 // drain and counting on their own; test/deploy/haproxy.test.ts runs `tlsecho serve --workers` for real.
@@ -124,36 +123,6 @@ async function oneOnEachWorker(port: number): Promise<[Client, Client]> {
   expect([...bySlot.keys()].sort()).toEqual([1, 2]);
   return [bySlot.get(1)!, bySlot.get(2)!];
 }
-
-describe('the limits split across workers', () => {
-  test.each([
-    [1000, 2, 500],
-    [10, 4, 3],
-    [1, 4, 1],
-    [7, 1, 7],
-  ])('--max-connections %d over %d workers gives each %d', (total, workers, each) => {
-    expect(perWorkerMaxConnections(total, workers)).toBe(each);
-  });
-});
-
-describe('labelLine: how the primary prints a line of a worker', () => {
-  test('text lines get the worker in front', () => {
-    expect(labelLine('listening on 127.0.0.1:7000', 3, false)).toBe('[w3] listening on 127.0.0.1:7000');
-  });
-
-  test('JSON lines keep a worker field they have, and get one after level when they lack it', () => {
-    const own = '{"time":"t","level":"info","msg":"accepted","worker":2,"pid":7}';
-    expect(labelLine(own, 2, true)).toBe(own);
-    expect(labelLine('{"time":"t","level":"error","code":"ERR_X","msg":"boom"}', 2, true)).toBe(
-      '{"time":"t","level":"error","worker":2,"code":"ERR_X","msg":"boom"}',
-    );
-  });
-
-  test('with --json a line that is not JSON is wrapped, so stderr stays JSON lines', () => {
-    const wrapped = JSON.parse(labelLine('(node:42) Warning: something', 1, true)) as Record<string, unknown>;
-    expect(wrapped).toMatchObject({ level: 'warn', worker: 1, msg: '(node:42) Warning: something' });
-  });
-});
 
 describe('superviseWorkers with two workers', () => {
   test('a worker killed with SIGKILL is replaced and logged while the other keeps its connection', async () => {

@@ -1,11 +1,17 @@
 import cluster, { type Address, type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { ExitCode } from '../exit-codes.js';
-import type { Io } from '../io.js';
-import type { Logger } from '../log/logger.js';
-import { formatDuration } from '../units.js';
+import { ExitCode } from '../../exit-codes.js';
+import type { Io } from '../../io.js';
+import type { Logger } from '../../log/logger.js';
+import { formatDuration } from '../../units.js';
+import {
+  CONNECTION_CLOSED_MESSAGE,
+  SETUP_REQUEST_MESSAGE,
+  setupMessage,
+  STOP_MESSAGE,
+  WORKER_SLOT_ENV,
+} from './messages.js';
+import { relayLines, workerLabel } from './relay.js';
 
 // `tlsecho serve --workers N`: one primary process supervises N workers that share the listening socket
 // through node:cluster (on Linux the primary accepts and hands connections out round-robin). Each worker
@@ -27,30 +33,6 @@ export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 100, maxMs: 5_000, s
 /** Added to --drain-timeout before the primary kills workers that did not stop on their own. */
 export const DRAIN_MARGIN_MS = 2_000;
 
-/** Names the worker's slot (1..N) in its environment; not `TLSECHO_*`, which yargs reads as flags. */
-export const WORKER_SLOT_ENV = '_TLSECHO_WORKER_SLOT';
-
-/** A worker tells the primary over the cluster IPC channel that one of its connections closed. */
-const CONNECTION_CLOSED_MESSAGE = 'tlsecho:connection-closed';
-/** The primary tells a worker to stop: the first time drains, the second stops at once (like signals). */
-const STOP_MESSAGE = 'tlsecho:stop';
-/** A worker asks for its setup; the primary answers with a SetupMessage. */
-const SETUP_REQUEST_MESSAGE = 'tlsecho:setup-request';
-interface SetupMessage {
-  type: 'tlsecho:setup';
-  data: unknown;
-}
-
-/** `--workers`: a count or `auto` (one per core the process may use), validated. */
-/**
- * How per-server limits split across workers. `--max-connections` is a per-process limit enforced where
- * the sockets live, so each worker gets an equal share, rounded up so no worker gets zero (with 4 workers,
- * `--max-connections 10` lets each hold 3). `--max-accepts` is counted by the primary across all workers.
- */
-export function perWorkerMaxConnections(total: number, workers: number): number {
-  return Math.ceil(total / workers);
-}
-
 export interface SupervisorOptions {
   workers: number;
   /** How long workers may drain on SIGTERM; the primary waits this plus DRAIN_MARGIN_MS. */
@@ -60,9 +42,13 @@ export interface SupervisorOptions {
   /** Extra environment for every worker. */
   env?: Record<string, string>;
   backoff?: Partial<BackoffOptions>;
-  /** Script and arguments each worker runs; default this process's own, so workers re-run the command. */
-  exec?: string;
-  args?: string[];
+  /**
+   * The script and arguments each worker runs. A program that supervises itself passes its own
+   * (`process.argv[1]` and the arguments after it), so each worker re-runs the same command and finds its
+   * slot with `workerSlot()`.
+   */
+  exec: string;
+  args: string[];
   /**
    * Sent to each worker that asks (`requestSetup`): what the primary prepared once for all of them, such
    * as credentials it loaded or a certificate it made. Over IPC rather than the environment, so secrets do
@@ -93,11 +79,6 @@ interface Slot {
   restarted: boolean;
 }
 
-/** `w1`, as logs name workers. */
-export function workerLabel(slot: number): string {
-  return `w${slot}`;
-}
-
 /**
  * The primary's side: forks the workers, restarts any that die (with back-off, logged), counts closed
  * connections for `maxAccepts`, and on SIGINT/SIGTERM tells every worker to drain and waits for them. A
@@ -121,8 +102,8 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
   });
 
   cluster.setupPrimary({
-    exec: options.exec ?? process.argv[1],
-    args: options.args ?? process.argv.slice(2),
+    exec: options.exec,
+    args: options.args,
     // Workers' output comes through the primary, which labels every line with the worker's number:
     // the serve path's log lines, and also what the CLI prints when a worker fails, or Node's warnings.
     silent: true,
@@ -205,8 +186,7 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
 
   const onMessage = (worker: Worker, message: unknown) => {
     if (message === SETUP_REQUEST_MESSAGE) {
-      const reply: SetupMessage = { type: 'tlsecho:setup', data: options.setup };
-      if (worker.isConnected()) worker.send(reply, (error: Error | null) => void error);
+      if (worker.isConnected()) worker.send(setupMessage(options.setup), (error: Error | null) => void error);
       return;
     }
     if (message !== CONNECTION_CLOSED_MESSAGE) return;
@@ -288,99 +268,4 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
     fork(slot);
   }
   return done;
-}
-
-/** The slot (1..N) of this process when it is a worker started by `superviseWorkers`, else undefined. */
-export function workerSlot(env: Io['env'] = process.env): number | undefined {
-  if (!cluster.isWorker) return undefined;
-  const slot = Number(env[WORKER_SLOT_ENV]);
-  return Number.isInteger(slot) && slot > 0 ? slot : undefined;
-}
-
-/**
- * The Io a worker's serve path runs with. Stop requests come from the primary only, over IPC, as SIGTERM
- * would: the first drains, the second stops at once. The worker ignores SIGINT and SIGTERM itself because
- * both often reach every process at once (Ctrl-C signals the terminal's whole process group, systemd's
- * default KillMode the whole cgroup): were workers to act on them as well as on the primary's request,
- * they would count two signals and skip the drain. (Log lines need nothing here: the primary labels them.)
- */
-export function workerIo(io: Io): Io {
-  const ignore = () => {};
-  process.on('SIGINT', ignore);
-  process.on('SIGTERM', ignore);
-  return {
-    ...io,
-    onSignal(signal, handler) {
-      if (signal === 'SIGINT') return () => {};
-      const onMessage = (message: unknown) => {
-        if (message === STOP_MESSAGE) handler();
-      };
-      process.on('message', onMessage);
-      return () => process.off('message', onMessage);
-    },
-  };
-}
-
-/** Asks the primary for the setup it prepared for every worker (`SupervisorOptions.setup`). */
-export function requestSetup<T>(timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    if (!cluster.isWorker || !process.send) {
-      reject(new Error('requestSetup() called outside a cluster worker'));
-      return;
-    }
-    const timer = setTimeout(() => {
-      process.off('message', onMessage);
-      reject(new Error(`the primary sent no setup within ${formatDuration(timeoutMs)}`));
-    }, timeoutMs);
-    const onMessage = (message: unknown) => {
-      if ((message as SetupMessage | undefined)?.type !== 'tlsecho:setup') return;
-      clearTimeout(timer);
-      process.off('message', onMessage);
-      resolve((message as SetupMessage).data as T);
-    };
-    process.on('message', onMessage);
-    process.send(SETUP_REQUEST_MESSAGE);
-  });
-}
-
-/**
- * Ends a worker's part in the cluster once its serve path has returned. The IPC channel to the primary
- * would otherwise keep the process alive after its server closed; disconnecting lets it exit with the
- * exit code the command set.
- */
-export function leaveCluster(): void {
-  const worker = cluster.worker;
-  if (cluster.isWorker && worker?.isConnected()) worker.disconnect();
-}
-
-/** Tells the primary a connection closed, so it can count `--max-accepts` across workers. */
-export function reportConnectionClosed(): void {
-  if (cluster.isWorker) process.send?.(CONNECTION_CLOSED_MESSAGE);
-}
-
-/** Copies a worker's output to `target` line by line, each labelled with `labelLine`. */
-export function relayLines(source: Readable, target: Io['stderr'], slot: number, json: boolean): void {
-  source.setEncoding('utf8');
-  const lines = createInterface({ input: source, crlfDelay: Infinity });
-  lines.on('line', (line) => target.write(`${labelLine(line, slot, json)}\n`));
-}
-
-/**
- * One line of a worker's output as the primary prints it: `[w1] ` in front of text; with `--json`, a
- * `"worker": 1` field in JSON lines that lack one (the CLI's own error line), and anything that is not
- * JSON (a Node warning, a stack trace) wrapped in a JSON line, so stderr stays one JSON object per line.
- */
-export function labelLine(line: string, slot: number, json: boolean): string {
-  if (!json) return `[${workerLabel(slot)}] ${line}`;
-  try {
-    const parsed: unknown = JSON.parse(line);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      if ('worker' in parsed) return line;
-      const { time, level, ...rest } = parsed as Record<string, unknown>;
-      return JSON.stringify({ time, level, worker: slot, ...rest });
-    }
-  } catch {
-    // Not JSON: wrapped below.
-  }
-  return JSON.stringify({ time: new Date().toISOString(), level: 'warn', worker: slot, msg: line });
 }
