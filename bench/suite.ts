@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { generateSelfSigned } from '../src/certs/generate.js';
 import { measureIdleMemory } from './idle-memory.js';
 import { startBaseline, startTlsecho, type Credentials, type RunningServer } from './servers.js';
@@ -22,23 +22,27 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const WARM_UP_PASS_DURATION = '1s';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      // Many short rounds rather than a few long ones: the two runs of a round are closer in time, so the
-      // machine's drift moves both alike.
-      rounds: { type: 'string', default: '9' },
-      duration: { type: 'string', default: '2s' },
-      warmup: { type: 'string', default: '500ms' },
-      'connections-idle': { type: 'string', default: '5000' },
-      // Idle memory barely moves between rounds (±1%), and each round opens thousands of connections twice.
-      'idle-rounds': { type: 'string', default: '3' },
-      only: { type: 'string' },
-      'no-write': { type: 'boolean', default: false },
-      // Node options for both servers alike, to try a runtime setting (e.g. --max-semi-space-size=1).
-      'server-node-options': { type: 'string' },
-    },
+  const { values } = parseOptions({
+    // Many short rounds rather than a few long ones: the two runs of a round are closer in time, so the
+    // machine's drift moves both alike.
+    rounds: { type: 'string', default: '9' },
+    duration: { type: 'string', default: '2s' },
+    warmup: { type: 'string', default: '500ms' },
+    'connections-idle': { type: 'string', default: '5000' },
+    // Idle memory barely moves between rounds (±1%), and each round opens thousands of connections twice.
+    'idle-rounds': { type: 'string', default: '3' },
+    only: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+    // Node options for both servers alike, to try a runtime setting (e.g. --max-semi-space-size=1).
+    'server-node-options': { type: 'string' },
   });
   const rounds = Number(values.rounds);
+  // Number('x') is NaN, and a loop to NaN runs no round: the suite would print an empty table and exit 0
+  // as if it had measured something.
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    process.stderr.write(`bench: --rounds takes a whole number of at least 1, not '${values.rounds}'\n`);
+    process.exit(2);
+  }
   const idleConnections = Number(values['connections-idle']);
   const idleRounds = Number(values['idle-rounds']);
   const nodeOptions = values['server-node-options'];
@@ -176,6 +180,16 @@ async function writeCredentials(dir: string): Promise<Credentials & { certPem: s
   await writeFile(certFile, cert.certPem);
   await writeFile(keyFile, cert.keyPem, { mode: 0o600 });
   return { certFile, keyFile, certPem: cert.certPem };
+}
+
+/** parseArgs, with a usage error as one line and exit 2 rather than a stack trace. */
+function parseOptions<T extends ParseArgsConfig['options']>(options: T) {
+  try {
+    return parseArgs({ options });
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message.split('\n')[0]}\n`);
+    process.exit(2);
+  }
 }
 
 function log(line: string): void {
