@@ -27,7 +27,7 @@ export function buildParser(argv: string[], io: Io, commands = allCommands(io)):
     .recommendCommands()
     .strict()
     .env('TLSECHO')
-    .middleware(dropForeignEnvOptions as unknown as MiddlewareFunction, true)
+    .middleware(dropForeignEnvOptions(io.env) as unknown as MiddlewareFunction, true)
     .middleware(restoreOperandValues as unknown as MiddlewareFunction, true)
     // Listed here for --help and the docs; answerCompletion prints the script and answers the requests.
     .completion('completion', 'print a bash/zsh completion script (see the README for installing it)')
@@ -249,18 +249,17 @@ const ENV_PREFIX = 'TLSECHO_';
  * TLSECHO_PORT (meant for serve and connect) as an unknown argument to gencert. A variable configures the
  * commands that have its option and is ignored by the others, so one exported setting serves them all.
  */
-function dropForeignEnvOptions(
-  parsed: Record<string, unknown>,
-  y: { getOptions(): { key: Record<string, unknown> } },
-): void {
-  // getOptions is yargs' own (not in its typings): the options of the command being run, globals included.
-  const known = new Set(Object.keys(y.getOptions().key));
-  for (const name of Object.keys(process.env)) {
-    if (!name.startsWith(ENV_PREFIX)) continue;
-    const kebab = name.slice(ENV_PREFIX.length).toLowerCase().replace(/_/g, '-');
-    const camel = kebab.replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
-    if (known.has(kebab) || known.has(camel)) continue;
-    delete parsed[kebab];
-    delete parsed[camel];
-  }
+function dropForeignEnvOptions(env: Io['env']) {
+  return (parsed: Record<string, unknown>, y: { getOptions(): { key: Record<string, unknown> } }): void => {
+    // getOptions is yargs' own (not in its typings): the options of the command being run, globals included.
+    const known = new Set(Object.keys(y.getOptions().key));
+    for (const name of Object.keys(env)) {
+      if (!name.startsWith(ENV_PREFIX)) continue;
+      const kebab = name.slice(ENV_PREFIX.length).toLowerCase().replace(/_/g, '-');
+      const camel = kebab.replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+      if (known.has(kebab) || known.has(camel)) continue;
+      delete parsed[kebab];
+      delete parsed[camel];
+    }
+  };
 }
