@@ -117,8 +117,11 @@ export async function main(
   if (completion !== undefined) return completion;
   const flags = beforeOperands(argv);
   // --json shapes the error output only where the command has it: `connect --json` is refused in plain words.
+  // TLSECHO_JSON counts as --json here too, as it does for the command itself (yargs' .env), unless the
+  // command line says --no-json.
   const command = commandOf(argv);
-  const json = flags.includes('--json') && (command === undefined || COMMANDS_WITH_JSON.has(command));
+  const jsonAsked = flags.includes('--json') || (isSet(io.env.TLSECHO_JSON) && !flags.includes('--no-json'));
+  const json = jsonAsked && (command === undefined || COMMANDS_WITH_JSON.has(command));
   const debug = flags.includes('--debug') || isSet(io.env.TLSECHO_DEBUG);
   const words = protectOperands(argv);
   if (mayPrintHelp(flags)) await loadHelpLayout();
