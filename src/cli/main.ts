@@ -204,7 +204,7 @@ function isSet(value: string | undefined): boolean {
 }
 
 /** Prints an error the way users read it: one line, a hint if one helps, the stack only with --debug. */
-export function reportError(error: unknown, io: Io, options: { json: boolean; debug: boolean }): number {
+function reportError(error: unknown, io: Io, options: { json: boolean; debug: boolean }): number {
   if (isTlsechoError(error)) {
     writeUserError(error, io, options);
     return error.exitCode;

@@ -13,11 +13,11 @@ import {
 import { FileError, UsageError, isTlsechoError } from '../errors.js';
 
 /** Where `serve` looks for a certificate when given none: what `tlsecho gencert` writes by default. */
-export const DEFAULT_CERT_FILE = join('certs', 'server.crt');
-export const DEFAULT_KEY_FILE = join('certs', 'server.key');
+const DEFAULT_CERT_FILE = join('certs', 'server.crt');
+const DEFAULT_KEY_FILE = join('certs', 'server.key');
 
 /** Paths as the user gave them, relative to the working directory. */
-export interface CredentialPaths {
+interface CredentialPaths {
   cert?: string;
   key?: string;
   keyPassphraseFile?: string;
