@@ -53,7 +53,7 @@ export function processIo(): Io {
 }
 
 /** Flags that decide whether a person is watching. */
-export interface InteractionFlags {
+interface InteractionFlags {
   json?: boolean;
   yes?: boolean;
   color?: boolean;

@@ -8,7 +8,7 @@ const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i;
  * The longest duration a timer can wait: Node.js clamps a longer setTimeout to 1 ms (with a
  * TimeoutOverflowWarning), so `--timeout 3000000s` would time out at once. 2^31-1 ms is 596h 31m.
  */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
+const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /** Parses a duration into milliseconds. Throws UsageError naming the value on anything else. */
 export function parseDuration(value: string | number, what = 'duration'): number {

@@ -7,7 +7,7 @@ import type { PayloadFactory } from './payload.js';
 import type { ReadRelay } from './read-relay.js';
 import type { Tally } from './tally.js';
 
-export interface DriverSettings {
+interface DriverSettings {
   label: string;
   /** Numbers the connection in messages, e.g. "connection 3". */
   index: number;

@@ -8,7 +8,7 @@ import type { ThreadClock } from './connection-driver.js';
 import type { PayloadFactory } from './payload.js';
 import type { Tally } from './tally.js';
 
-export interface HandshakeLoopSettings {
+interface HandshakeLoopSettings {
   label: string;
   index: number;
   timeoutMs: number;

@@ -4,7 +4,7 @@ import type { OnReadOpts } from 'node:net';
 // split a record over several callbacks.
 const READ_BUFFER_BYTES = 16 * 1024;
 
-export type ChunkHandler = (chunk: Buffer) => void;
+type ChunkHandler = (chunk: Buffer) => void;
 
 /**
  * Decrypted bytes read into one buffer that the socket reuses (the `onread` option of `tls.connect`), passed

@@ -24,7 +24,7 @@ export interface BenchResult {
   firstMismatch: string | null;
 }
 
-export interface RunShape {
+interface RunShape {
   size: number;
   packet: PacketMode;
   connections: number;

@@ -111,7 +111,7 @@ export interface TallySnapshot {
   handshakeTime: string;
 }
 
-export function toErrorRecord(error: unknown): ErrorRecord {
+function toErrorRecord(error: unknown): ErrorRecord {
   if (isTlsechoError(error)) {
     return {
       code: error.code,

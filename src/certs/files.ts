@@ -18,7 +18,7 @@ export interface OutputFile {
 }
 
 /** The calls that put files in place; tests replace them to simulate a failure late in a write. */
-export interface PlacementOps {
+interface PlacementOps {
   link(existing: string, created: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
 }

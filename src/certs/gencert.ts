@@ -49,7 +49,7 @@ export interface GencertOptions {
 }
 
 /** What was made and where it went. Paths are absolute. */
-export interface GencertResult {
+interface GencertResult {
   kind: CertificateKind;
   keyType: KeyType;
   files: { cert: string; key: string; chain?: string };
@@ -189,7 +189,7 @@ const KIND_TITLES: Record<CertificateKind, string> = {
 };
 
 /** The human summary gencert prints on stderr: what, for which names, where, fingerprint, expiry, next step. */
-export function formatSummary(result: GencertResult, cwd: string): string {
+function formatSummary(result: GencertResult, cwd: string): string {
   const show = (path: string) => displayPath(path, cwd);
   const names =
     result.kind === 'ca' || result.sans.length === 0

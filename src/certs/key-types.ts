@@ -71,7 +71,7 @@ const CURVE_KEY_TYPES: Record<string, KeyType> = { prime256v1: 'ec-p256', secp38
  * Which of our key types a loaded private key is, so an existing CA key signs with the right algorithm.
  * RSA keys of other sizes sign like rsa-2048 (SHA-256); only the modulus differs.
  */
-export function keyTypeOf(key: KeyObject, source: string): KeyType {
+function keyTypeOf(key: KeyObject, source: string): KeyType {
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case 'ed25519':

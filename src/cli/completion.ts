@@ -8,12 +8,12 @@ import type { Io } from '../io.js';
 // validation, whose error would land in the user's command line.
 
 /** The request word the completion scripts send. */
-export const COMPLETION_KEY = '--get-yargs-completions';
+const COMPLETION_KEY = '--get-yargs-completions';
 /** Set by the scripts below to the shell asking (`bash`, `zsh`); its absence means a yargs-made script. */
 const SHELL_VARIABLE = '_TLSECHO_COMPLETE';
 
 /** What completion reads of the command line's definitions; `main` hands over its own. */
-export interface CompletionSource {
+interface CompletionSource {
   commands: CommandModule<object, never>[];
   /** Declares the options every command takes (`--debug`, `--color`). */
   globalOptions: (y: Argv) => Argv;

@@ -17,7 +17,7 @@ import type { Io } from '../io.js';
 import { promptConfirm, promptSelect, promptText, type Choice } from './prompts.js';
 
 /** The options the person chose, and the command line that does the same without questions. */
-export interface WizardOutcome {
+interface WizardOutcome {
   options: GencertOptions;
   command: string;
 }
@@ -136,7 +136,7 @@ export async function runGencertWizard(io: Io): Promise<WizardOutcome> {
 }
 
 /** The `tlsecho gencert …` command line that makes what `options` describe, without the wizard. */
-export function toGencertCommand(options: GencertOptions): string {
+function toGencertCommand(options: GencertOptions): string {
   const args: string[] = [];
   if (options.kind === 'ca') args.push('--ca');
   if (options.issuer) {

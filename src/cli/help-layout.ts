@@ -5,7 +5,7 @@
 // source (tests, tsx) yargs imports them itself and these functions only load a module twice.
 
 /** What yargs takes from the two packages. */
-export interface HelpLayout {
+interface HelpLayout {
   cliui: (options: unknown) => unknown;
   stringWidth: (text: string) => number;
 }

@@ -27,7 +27,7 @@ export function buildParser(argv: string[], io: Io, commands = allCommands(io)):
     .recommendCommands()
     .strict()
     .env('TLSECHO')
-    .middleware(dropForeignEnvOptions as unknown as MiddlewareFunction, true)
+    .middleware(dropForeignEnvOptions(io.env) as unknown as MiddlewareFunction, true)
     .middleware(restoreOperandValues as unknown as MiddlewareFunction, true)
     // Listed here for --help and the docs; answerCompletion prints the script and answers the requests.
     .completion('completion', 'print a bash/zsh completion script (see the README for installing it)')
@@ -117,8 +117,11 @@ export async function main(
   if (completion !== undefined) return completion;
   const flags = beforeOperands(argv);
   // --json shapes the error output only where the command has it: `connect --json` is refused in plain words.
+  // TLSECHO_JSON counts as --json here too, as it does for the command itself (yargs' .env), unless the
+  // command line says --no-json.
   const command = commandOf(argv);
-  const json = flags.includes('--json') && (command === undefined || COMMANDS_WITH_JSON.has(command));
+  const jsonAsked = flags.includes('--json') || (isSet(io.env.TLSECHO_JSON) && !flags.includes('--no-json'));
+  const json = jsonAsked && (command === undefined || COMMANDS_WITH_JSON.has(command));
   const debug = flags.includes('--debug') || isSet(io.env.TLSECHO_DEBUG);
   const words = protectOperands(argv);
   if (mayPrintHelp(flags)) await loadHelpLayout();
@@ -201,7 +204,7 @@ function isSet(value: string | undefined): boolean {
 }
 
 /** Prints an error the way users read it: one line, a hint if one helps, the stack only with --debug. */
-export function reportError(error: unknown, io: Io, options: { json: boolean; debug: boolean }): number {
+function reportError(error: unknown, io: Io, options: { json: boolean; debug: boolean }): number {
   if (isTlsechoError(error)) {
     writeUserError(error, io, options);
     return error.exitCode;
@@ -249,20 +252,19 @@ const ENV_PREFIX = 'TLSECHO_';
  * TLSECHO_PORT (meant for serve and connect) as an unknown argument to gencert. A variable configures the
  * commands that have its option and is ignored by the others, so one exported setting serves them all.
  */
-function dropForeignEnvOptions(
-  parsed: Record<string, unknown>,
-  y: { getOptions(): { key: Record<string, unknown> } },
-): void {
-  // getOptions is yargs' own (not in its typings): the options of the command being run, globals included.
-  const known = new Set(Object.keys(y.getOptions().key));
-  // yargs matches the bare prefix too: a variable named exactly TLSECHO becomes an option named ''.
-  if (process.env[ENV_PREFIX.slice(0, -1)] !== undefined) delete parsed[''];
-  for (const name of Object.keys(process.env)) {
-    if (!name.startsWith(ENV_PREFIX)) continue;
-    const kebab = name.slice(ENV_PREFIX.length).toLowerCase().replace(/_/g, '-');
-    const camel = kebab.replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
-    if (known.has(kebab) || known.has(camel)) continue;
-    delete parsed[kebab];
-    delete parsed[camel];
-  }
+function dropForeignEnvOptions(env: Io['env']) {
+  return (parsed: Record<string, unknown>, y: { getOptions(): { key: Record<string, unknown> } }): void => {
+    // getOptions is yargs' own (not in its typings): the options of the command being run, globals included.
+    const known = new Set(Object.keys(y.getOptions().key));
+    // yargs matches the bare prefix too: a variable named exactly TLSECHO becomes an option named ''.
+    delete parsed[''];
+    for (const name of Object.keys(env)) {
+      if (!name.startsWith(ENV_PREFIX)) continue;
+      const kebab = name.slice(ENV_PREFIX.length).toLowerCase().replace(/_/g, '-');
+      const camel = kebab.replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+      if (known.has(kebab) || known.has(camel)) continue;
+      delete parsed[kebab];
+      delete parsed[camel];
+    }
+  };
 }

@@ -5,7 +5,7 @@ import { parseDuration, parseSize } from '../units.js';
 
 // Shared flag groups: each command composes the ones it needs, so a flag means the same everywhere.
 
-export const FRAMING_GROUP = 'Framing:';
+const FRAMING_GROUP = 'Framing:';
 export const TLS_GROUP = 'TLS:';
 export const OUTPUT_GROUP = 'Output:';
 

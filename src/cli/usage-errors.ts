@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 // the user typed it, plus a hint, so every usage error reads the same way and exits 2.
 
 /** What the failing command line offers: its words, and the options and commands it knows. */
-export interface UsageContext {
+interface UsageContext {
   argv: readonly string[];
   /** The command being run, when one was recognised. */
   command: string | undefined;
@@ -93,7 +93,7 @@ function spelledAs(name: string, argv: readonly string[]): string | undefined {
 }
 
 /** The candidate nearest `word` by edit distance, if it is near enough to be a likely typo. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
+function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

@@ -1,7 +1,7 @@
 import { InterruptedError, TimeoutError, isTlsechoError, type TlsechoError } from '../errors.js';
 import type { Io } from '../io.js';
 
-export interface SessionSignal {
+interface SessionSignal {
   /** Aborted with a TimeoutError when the deadline passes, or an InterruptedError on SIGINT/SIGTERM. */
   signal: AbortSignal;
   dispose(): void;

@@ -21,7 +21,7 @@ export interface ClientConnectionOptions {
   proxyHeader?: ProxyHeaderVersion;
 }
 
-export interface OpenClientOptions {
+interface OpenClientOptions {
   signal?: AbortSignal;
   /** Show a spinner while connecting (it still passes the `canShowSpinner` gate). */
   spinner?: boolean;
@@ -129,7 +129,7 @@ export function logPeerDetails(
  * A pin trusts one certificate whatever its dates; say so when those dates exclude today, since every
  * client that verifies normally refuses it.
  */
-export function warnIfPinnedCertificateOutOfDate(
+function warnIfPinnedCertificateOutOfDate(
   client: FramedClient,
   tls: ClientTlsFlags,
   log: Logger,

@@ -24,7 +24,7 @@ import { DEFAULT_LINGER_MS } from './defaults.js';
 
 export { DEFAULT_LINGER_MS };
 
-export interface PipeOptions {
+interface PipeOptions {
   input: InputMode;
   output: OutputMode;
   /** After the input ends, how long to wait with nothing arriving before closing. */
@@ -39,7 +39,7 @@ export interface PipeOptions {
   wait?: boolean;
 }
 
-export interface PipeSummary {
+interface PipeSummary {
   sent: number;
   received: number;
   /** Who ended the session: the input ran out, or the server closed. */

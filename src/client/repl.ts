@@ -9,7 +9,7 @@ import { createReplyFormatter, encodeTermMessage, type MessageFormat } from './t
 
 const PROMPT = '> ';
 
-export interface ReplOptions {
+interface ReplOptions {
   output: OutputMode;
   /** `etf`: each line is Erlang term text, sent as ETF; replies are shown as terms. Default `text`. */
   format?: MessageFormat;

@@ -7,8 +7,8 @@ export interface Target {
   port: number;
 }
 
-export const DEFAULT_HOST = 'localhost';
-export const DEFAULT_PORT = 7000;
+const DEFAULT_HOST = 'localhost';
+const DEFAULT_PORT = 7000;
 
 const MAX_PORT = 65_535;
 const BRACKETED = /^\[([^\]]+)\](?::(.*))?$/;

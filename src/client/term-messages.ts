@@ -63,7 +63,7 @@ export function parseTermArgument(text: string, label: string): Term {
 }
 
 /** Decodes a reply, or says why it is not one Erlang term. Never throws for bad bytes. */
-export function decodeReply(frame: Buffer): { term: Term } | { error: EtfError } {
+function decodeReply(frame: Buffer): { term: Term } | { error: EtfError } {
   try {
     return { term: decodeTerm(frame) };
   } catch (error) {
@@ -73,7 +73,7 @@ export function decodeReply(frame: Buffer): { term: Term } | { error: EtfError }
 }
 
 /** The stderr warning for a reply that is not ETF: `reply 3 is not an Erlang term (…): shown as hex`. */
-export function undecodableWarning(index: number, error: EtfError): string {
+function undecodableWarning(index: number, error: EtfError): string {
   return `reply ${index} is not an Erlang term (${error.message}): shown as hex`;
 }
 
@@ -82,10 +82,7 @@ export function undecodableWarning(index: number, error: EtfError): string {
  * output writes each as the JSON mapping of src/etf/json.ts. A frame that is not one valid term is never
  * dropped: it is printed as hex (`{"$hex": "…"}` in JSON) and `warn` gets one line saying so.
  */
-export function createTermFormatter(
-  output: 'text' | 'json',
-  warn: (message: string) => void,
-): FrameFormatter {
+function createTermFormatter(output: 'text' | 'json', warn: (message: string) => void): FrameFormatter {
   let index = 0;
   return (frame) => {
     index += 1;

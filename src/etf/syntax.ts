@@ -1,7 +1,7 @@
 // Lexical rules of Erlang shared by the parser and the formatter, from erl_scan and io_lib.
 
 /** Words erl_scan reserves; an atom spelled like one must be quoted. `maybe`/`else` are reserved from OTP 27. */
-export const RESERVED_WORDS: ReadonlySet<string> = new Set(
+const RESERVED_WORDS: ReadonlySet<string> = new Set(
   (
     'after and andalso band begin bnot bor bsl bsr bxor case catch cond div else end fun if let maybe not of ' +
     'or orelse receive rem try when xor'

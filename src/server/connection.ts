@@ -97,8 +97,9 @@ const REPLY_QUEUE_LIMIT = 64 * 1024;
 // one buffer before it is written (TLS copies the pieces of a write into one buffer anyway).
 const COALESCE_MIN_PIECES = 16;
 const COALESCE_MAX_AVERAGE = 256;
-// Past this many held pieces, merge them: a peer trickling one byte per TLS record must not cost a Buffer
-// object per byte (the same cap as the codec's ChunkQueue, for the same reason).
+// Past this many held pieces, merge the newest: a peer trickling one byte per TLS record must not cost a Buffer
+// object per byte. The codec's ChunkQueue caps its list for the same reason, at 1,024 (ChunkQueue.MAX_CHUNKS);
+// this cap is lower because each held piece becomes one socket.write when the frame is echoed.
 const MAX_HELD_PIECES = 64;
 
 const kConnection = Symbol('tlsecho.connection');

@@ -14,11 +14,11 @@ import { FileError, isTlsechoError } from '../errors.js';
 import { checkCertKeyPair } from '../tls/options.js';
 
 /** Where `serve` looks for a certificate when given none: what `tlsecho gencert` writes by default. */
-export const DEFAULT_CERT_FILE = join('certs', 'server.crt');
-export const DEFAULT_KEY_FILE = join('certs', 'server.key');
+const DEFAULT_CERT_FILE = join('certs', 'server.crt');
+const DEFAULT_KEY_FILE = join('certs', 'server.key');
 
 /** Paths as the user gave them, relative to the working directory. */
-export interface CredentialPaths {
+interface CredentialPaths {
   cert?: string;
   key?: string;
   keyPassphraseFile?: string;

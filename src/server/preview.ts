@@ -1,5 +1,5 @@
 /** How many bytes of a message `--verbose` shows. */
-export const PREVIEW_BYTES = 64;
+const PREVIEW_BYTES = 64;
 
 /**
  * A safe one-line view of a message for logs: the first bytes as a quoted string, every byte outside

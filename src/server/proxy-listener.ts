@@ -26,7 +26,7 @@ export interface ProxyHealthCheck {
   remotePort: number;
 }
 
-export interface ProxyListenerHooks {
+interface ProxyListenerHooks {
   /** Every TCP connection, as it is accepted (before its header). */
   accepted?(socket: Socket): void;
   failed(failure: ProxyHeaderFailure): void;

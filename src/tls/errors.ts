@@ -9,7 +9,7 @@ import {
 type SystemError = Error & { code?: string; syscall?: string; reason?: string };
 
 /** What the client offered, so a refusal can be explained in the user's terms. */
-export interface HandshakeOffer {
+interface HandshakeOffer {
   alpn?: string[];
   minTls?: string;
   maxTls?: string;

@@ -75,7 +75,7 @@ export function parseCiphers(value: string): string {
   return names.map((name) => name.toUpperCase()).join(':');
 }
 
-export function toSecureVersion(version: MinTlsVersion = '1.2'): SecureVersion {
+function toSecureVersion(version: MinTlsVersion = '1.2'): SecureVersion {
   return version === '1.3' ? 'TLSv1.3' : 'TLSv1.2';
 }
 
@@ -179,7 +179,7 @@ export interface ServerTlsSettings {
  * "intermediate" list without DHE). Node's default adds CBC suites, which testssl.sh flags (LUCKY13), and
  * CCM/ARIA ones no client needs.
  */
-export const SERVER_CIPHERS = [
+const SERVER_CIPHERS = [
   'TLS_AES_256_GCM_SHA384',
   'TLS_CHACHA20_POLY1305_SHA256',
   'TLS_AES_128_GCM_SHA256',

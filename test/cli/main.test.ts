@@ -38,6 +38,23 @@ describe('main in-process', () => {
     const line = JSON.parse(io.errors().trim()) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 'error', code: 'ERR_USAGE', exitCode: 2 });
   });
+
+  test('TLSECHO_JSON=1 turns a usage error into one JSON line, as --json does', async () => {
+    const io = createMemoryIo({ env: { TLSECHO_JSON: '1' } });
+    expect(await main(['send'], io)).toBe(ExitCode.USAGE);
+    const line = JSON.parse(io.errors().trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'error', code: 'ERR_USAGE', exitCode: 2 });
+  });
+
+  test.each([
+    ['TLSECHO_JSON=0', { TLSECHO_JSON: '0' }, ['send']],
+    ['--no-json over TLSECHO_JSON=1', { TLSECHO_JSON: '1' }, ['send', '--no-json']],
+    ['TLSECHO_JSON=1 for connect, which has no --json', { TLSECHO_JSON: '1' }, ['connect', '--frobnicate']],
+  ])('%s leaves a usage error in plain words', async (_name, env, argv) => {
+    const io = createMemoryIo({ env });
+    expect(await main(argv, io)).toBe(ExitCode.USAGE);
+    expect(io.errors()).toMatch(/^tlsecho: .*\nhint: /);
+  });
 });
 
 describe('the installed binary', () => {

@@ -13,6 +13,8 @@ function tableAfter(markdown: string, heading: string): string[][] {
   expect(start, `${heading} not found`).toBeGreaterThanOrEqual(0);
   const lines = markdown.slice(start).split('\n');
   const first = lines.findIndex((line) => line.startsWith('|'));
+  // Without these, a README and a latest.md that both lost their table would agree on zero rows.
+  expect(first, `no table after ${heading}`).toBeGreaterThanOrEqual(0);
   const rows: string[][] = [];
   for (const line of lines.slice(first + 2)) {
     if (!line.startsWith('|')) break;
@@ -23,6 +25,7 @@ function tableAfter(markdown: string, heading: string): string[][] {
         .map((cell) => cell.trim()),
     );
   }
+  expect(rows.length, `the table after ${heading} has no rows`).toBeGreaterThan(0);
   return rows;
 }
 

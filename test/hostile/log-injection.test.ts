@@ -8,7 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { describeConnection } from '../../src/client/open-client.js';
-import type { FramedClient } from '../../src/client/connect.js';
+import type { FramedClient } from '../../src/client/framed-client.js';
 import { escapeControls } from '../../src/escape.js';
 import type { ConnectionInfo, ConnectionSummary } from '../../src/server/connection.js';
 import { logServerEvents } from '../../src/server/server-log.js';

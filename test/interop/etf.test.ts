@@ -1,5 +1,8 @@
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { connect as connectTls } from 'node:tls';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { atom, decodeTerm, formatTerm, termsEqual, tuple } from '../../src/etf/index.js';
 import { arbitraryTerm } from '../etf/helpers/arbitraries.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -64,12 +67,7 @@ describe('tlsecho send --format etf against tlsecho serve --handler etf-echo', (
   });
 
   test('a message that is not a term is a usage error (exit 2) naming it; nothing is sent', async () => {
-    const accepted = () => etfEcho.stderr.match(/\] accepted /g)?.length ?? 0;
-    // The server may hold a line about a connection back for up to 50 ms to write it with the next: let the
-    // lines about earlier tests' connections arrive first, and any about this one after.
-    const logSettled = () => new Promise((resolve) => setTimeout(resolve, 200));
-    await logSettled();
-    const before = accepted();
+    const from = await markServeLog();
     const r = await runCli([
       'send',
       '--format',
@@ -85,10 +83,28 @@ describe('tlsecho send --format etf against tlsecho serve --handler etf-echo', (
     expect(r.stderr).toMatch(
       /^tlsecho: message 2 "\{ping," is not a valid Erlang term: at column 7: .*\nhint: /,
     );
-    await logSettled();
-    expect(accepted()).toBe(before);
+    const to = await markServeLog();
+    // Between the two marks serve logged nothing about a connection: neither accepted nor failed.
+    expect(etfEcho.stderr.slice(from.end, to.start)).not.toMatch(/accepted|handshake with/);
   });
 });
+
+/**
+ * Opens a verified TLS connection of our own to etf-echo and waits for serve's line about it. serve logs
+ * connections in the order it accepts them (holding some back for up to 50 ms to write them together), so
+ * every line about an earlier connection comes before this one: two marks bracket what happened between.
+ */
+async function markServeLog(): Promise<{ start: number; end: number }> {
+  const socket = connectTls({ host: '127.0.0.1', port: etfEcho.port, ca: await readFile(pki.caFile) });
+  onTestFinished(() => {
+    socket.destroy();
+  });
+  await once(socket, 'secureConnect');
+  const line = await etfEcho.waitForLog(new RegExp(`\\] accepted 127\\.0\\.0\\.1:${socket.localPort} `));
+  socket.end();
+  const start = etfEcho.stderr.indexOf(line);
+  return { start, end: start + line.length };
+}
 
 describe.skipIf(!hasOtp)(otpTitle('Erlang terms between tlsecho and OTP'), () => {
   let elixir: ElixirServer;

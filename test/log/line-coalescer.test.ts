@@ -1,6 +1,5 @@
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { LineCoalescer } from '../../src/log/line-coalescer.js';
 
 // Records each write separately: the point of the coalescer is how many writes the stream sees.
@@ -18,27 +17,37 @@ function recordingStream() {
 const WINDOW_MS = 40;
 
 describe('LineCoalescer', () => {
+  // The window is a timer: fake time moves it exactly, where real sleeps would race a loaded machine.
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   test('the first line after a quiet spell is written at once', () => {
     const { stream, writes } = recordingStream();
     new LineCoalescer(stream, WINDOW_MS).write('one\n');
     expect(writes).toEqual(['one\n']);
   });
 
-  test('lines within the window wait, then go out together in one write, in order', async () => {
+  test('lines within the window wait, then go out together in one write, in order', () => {
     const { stream, writes } = recordingStream();
     const lines = new LineCoalescer(stream, WINDOW_MS);
     for (let i = 1; i <= 100; i++) lines.write(`line ${i}\n`);
     expect(writes).toEqual(['line 1\n']);
-    await sleep(WINDOW_MS * 3);
+    vi.advanceTimersByTime(WINDOW_MS - 1);
+    expect(writes).toEqual(['line 1\n']);
+    vi.advanceTimersByTime(1);
     expect(writes).toHaveLength(2);
     expect(writes.join('')).toBe(Array.from({ length: 100 }, (_, i) => `line ${i + 1}\n`).join(''));
   });
 
-  test('after a window with nothing to write, the next line is written at once again', async () => {
+  test('after a window with nothing to write, the next line is written at once again', () => {
     const { stream, writes } = recordingStream();
     const lines = new LineCoalescer(stream, WINDOW_MS);
     lines.write('a\n');
-    await sleep(WINDOW_MS * 3);
+    vi.advanceTimersByTime(WINDOW_MS);
     lines.write('b\n');
     expect(writes).toEqual(['a\n', 'b\n']);
   });

@@ -5,7 +5,7 @@
 // not per connection) with the usual remedies.
 
 /** How long a child may sit on messages without writing anything before the log says so. */
-export const SILENT_CHILD_MS = 3000;
+const SILENT_CHILD_MS = 3000;
 
 /** Shared by every connection of one `exec:` handler, so the log says it once. */
 export interface SilenceReport {

@@ -17,7 +17,7 @@ export type * from './types.js';
 /** `echo`, `etf-echo`, `exec:CMD`, a module path, a message function, or a ready Handler. */
 export type HandlerSpec = string | MessageHandler | Handler;
 
-export interface ResolveHandlerOptions {
+interface ResolveHandlerOptions {
   cwd: string;
   env: Record<string, string | undefined>;
   execFraming: ExecFraming;

@@ -1,0 +1,136 @@
+// The report: the terminal table, the Markdown written to bench/results/latest.md, and the progress lines.
+import { formatMarkdownTable, formatRatio, formatTable, medianRank } from '../stats.js';
+import type { Row, Side } from './rows.js';
+import type { Outcome } from './run-workload.js';
+
+const HEADER = [
+  'workload',
+  'unit',
+  'tlsecho min / median / max',
+  'baseline min / median / max',
+  'ratio',
+  '95% interval',
+  'rounds min – max',
+  'target',
+  '',
+];
+
+function cells(row: Row): string[] {
+  const fmt = (s: Side) =>
+    s.samples.length === 0
+      ? 'failed'
+      : `${figure(s.summary.min)} / ${figure(s.summary.median)} / ${figure(s.summary.max)}` +
+        (s.failures.length > 0 ? ` (${s.failures.length} failed)` : '');
+  return [
+    row.title,
+    row.unit,
+    fmt(row.tlsecho),
+    fmt(row.baseline),
+    formatRatio(row.ratio, row.targetRatio),
+    Number.isFinite(row.ratioInterval.low)
+      ? `${row.ratioInterval.low.toFixed(2)} – ${row.ratioInterval.high.toFixed(2)}`
+      : '–',
+    row.roundRatios.samples.length === 0
+      ? '–'
+      : `${row.roundRatios.min.toFixed(2)} – ${row.roundRatios.max.toFixed(2)}`,
+    row.target,
+    row.met ? 'met' : 'MISSED',
+  ];
+}
+
+// Server CPU per operation is steadier than throughput on a busy machine: another process taking a core
+// slows both ends, but changes little what each message costs the server.
+const CPU_HEADER = [
+  'workload',
+  'server CPU per',
+  'tlsecho µs min / median / max',
+  'baseline µs min / median / max',
+  'ratio',
+];
+
+function cpuCells(row: Row): string[] {
+  const fmt = (s: Side) =>
+    s.cpuSamples.length === 0
+      ? '–'
+      : `${s.cpu.min.toFixed(1)} / ${s.cpu.median.toFixed(1)} / ${s.cpu.max.toFixed(1)}`;
+  const ratio = row.cpuRatio;
+  return [
+    row.title,
+    row.id === 'handshakes' ? 'handshake' : 'message',
+    fmt(row.tlsecho),
+    fmt(row.baseline),
+    Number.isFinite(ratio) ? ratio.toFixed(2) : '–',
+  ];
+}
+
+const hasCpu = (row: Row) => row.tlsecho.cpuSamples.length > 0 || row.baseline.cpuSamples.length > 0;
+
+export function formatRows(rows: Row[]): string {
+  const cpuRows = rows.filter(hasCpu);
+  const throughput = formatTable(HEADER, rows.map(cells));
+  if (cpuRows.length === 0) return throughput;
+  return `${throughput}\n${formatTable(CPU_HEADER, cpuRows.map(cpuCells))}`;
+}
+
+export function formatMarkdown(
+  rows: Row[],
+  machine: Record<string, unknown>,
+  settings: { rounds: number } & Record<string, unknown>,
+  started: Date,
+  finished: Date,
+): string {
+  const lines = [
+    '# tlsecho vs. a raw TLS pipe: latest results',
+    '',
+    `Run ${started.toISOString()} to ${finished.toISOString()} by \`npm run bench\`; see [../README.md](../README.md) for how to read this.`,
+    '',
+    formatMarkdownTable(HEADER, rows.map(cells)).trimEnd(),
+    '',
+    'Server CPU time (user + system, from `/proc/PID/stat`) per message or handshake, over each whole run',
+    '(connection set-up and warm-up included, for both servers alike); lower is better:',
+    '',
+    formatMarkdownTable(CPU_HEADER, rows.filter(hasCpu).map(cpuCells)).trimEnd(),
+    '',
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
+      `load average before ${JSON.stringify(machine.loadAverageBefore)}, after ${JSON.stringify(machine.loadAverageAfter)}.`,
+    `Settings: ${JSON.stringify(settings)}.`,
+    '',
+    'The load generator and both servers share the machine. Each round measures both servers back to back (alternating',
+    'which goes first); the ratio is the median over rounds of tlsecho / baseline within a round, and "rounds min – max"',
+    "is the lowest and highest of those per-round ratios: how far the machine's noise moved the ratio. The 95% interval",
+    'is where the median ratio itself lies with 95% confidence, given that noise (the order statistics of the per-round',
+    `ratios that bracket the median; with ${settings.rounds} rounds, ${intervalRanks(settings.rounds)}). When the target lies`,
+    'inside it, the run cannot tell a miss from noise; "met" and "MISSED" still go by the ratio alone.',
+    '',
+  ];
+  return `${lines.join('\n')}`;
+}
+
+// "the 2nd lowest to the 2nd highest", as medianInterval picks them for this many rounds.
+function intervalRanks(rounds: number): string {
+  const { rank } = medianRank(rounds);
+  const nth = rank === 1 ? '' : `${rank}${ordinalSuffix(rank)} `;
+  return `the ${nth}lowest to the ${nth}highest`;
+}
+
+function ordinalSuffix(n: number): string {
+  if (n % 100 >= 11 && n % 100 <= 13) return 'th';
+  return ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+}
+
+function figure(n: number): string {
+  if (!Number.isFinite(n)) return '–';
+  if (n >= 1000) return Math.round(n).toLocaleString('en-US');
+  if (n >= 100) return n.toFixed(0);
+  return n.toFixed(1);
+}
+
+export function describe(outcome: Outcome | string, unit: string): string {
+  return typeof outcome === 'string'
+    ? `FAILED ${outcome}`
+    : `${figure(outcome.value)} ${unit}, server CPU ${outcome.cpuUsPerOperation.toFixed(1)} µs each`;
+}
+
+export function mib(bytes: number): string {
+  return (bytes / 1024 ** 2).toFixed(1);
+}
