@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { atom, decodeTerm, formatTerm, termsEqual, tuple } from '../../src/etf/index.js';
 import { arbitraryTerm } from '../etf/helpers/arbitraries.js';
 import { runCli } from '../helpers/run-cli.js';
-import { ElixirServer, hasOtp, OtpClient, otpTitle, verifyingOptions } from './helpers/otp-peers.js';
+import { ElixirServer, OtpClient, verifyingOptions } from './helpers/otp-peers.js';
+import { needs } from '../helpers/system-tools.js';
 import { makeInteropPki, type InteropPki } from './helpers/pki.js';
 import { ServeProcess } from './helpers/tlsecho-serve.js';
 
@@ -90,7 +91,7 @@ describe('tlsecho send --format etf against tlsecho serve --handler etf-echo', (
   });
 });
 
-describe.skipIf(!hasOtp)(otpTitle('Erlang terms between tlsecho and OTP'), () => {
+needs('escript', 'elixir').describe('Erlang terms between tlsecho and OTP', () => {
   let elixir: ElixirServer;
   let otp: OtpClient;
   let elixirTarget: string;
