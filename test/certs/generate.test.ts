@@ -15,6 +15,9 @@ import { KEY_TYPES, type KeyType } from '../../src/certs/key-types.js';
 import { TlsechoError } from '../../src/errors.js';
 import { handshake } from './handshake.js';
 import { certPublicKey, keyPublicKey, openssl } from './openssl.js';
+import { needs } from '../helpers/system-tools.js';
+
+const withOpenssl = needs('openssl');
 
 const DAY_MS = 86_400_000;
 
@@ -59,7 +62,7 @@ describe.each(MATRIX_KEY_TYPES)('%s', (keyType) => {
     pki = await makePki(keyType);
   });
 
-  test('openssl parses every certificate, with the extensions each kind needs', async () => {
+  withOpenssl.test('openssl parses every certificate, with the extensions each kind needs', async () => {
     const text = async (name: 'ca' | 'selfSigned' | 'server' | 'client') => {
       const r = await openssl(['x509', '-noout', '-text', '-in', pki.file(name, 'crt')]);
       expect(r.code, r.stderr).toBe(0);
@@ -92,7 +95,7 @@ describe.each(MATRIX_KEY_TYPES)('%s', (keyType) => {
     expect(usage).toBe(keyType.startsWith('rsa-') ? 'Digital Signature, Key Encipherment' : 'Digital Signature');
   });
 
-  test('openssl verify accepts CA-issued leaves for their purpose only', async () => {
+  withOpenssl.test('openssl verify accepts CA-issued leaves for their purpose only', async () => {
     const verify = (purpose: string, name: 'server' | 'client') =>
       openssl(['verify', '-CAfile', pki.file('ca', 'crt'), '-purpose', purpose, pki.file(name, 'crt')]);
     expect((await verify('sslserver', 'server')).stdout).toMatch(/: OK/);
@@ -101,14 +104,14 @@ describe.each(MATRIX_KEY_TYPES)('%s', (keyType) => {
     expect((await verify('sslserver', 'client')).code).not.toBe(0);
   });
 
-  test('openssl verify accepts the self-signed certificate as its own trust anchor, for servers', async () => {
+  withOpenssl.test('openssl verify accepts the self-signed certificate as its own trust anchor, for servers', async () => {
     const ss = pki.file('selfSigned', 'crt');
     expect((await openssl(['verify', '-CAfile', ss, '-purpose', 'sslserver', ss])).stdout).toMatch(/: OK/);
     // ...and a different CA does not vouch for it.
     expect((await openssl(['verify', '-CAfile', pki.file('ca', 'crt'), ss])).code).not.toBe(0);
   });
 
-  test('each key is PKCS#8 PEM and matches its certificate', async () => {
+  withOpenssl.test('each key is PKCS#8 PEM and matches its certificate', async () => {
     for (const name of ['ca', 'selfSigned', 'server', 'client'] as const) {
       expect(pki[name].keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
       expect(await keyPublicKey(pki.file(name, 'key'))).toBe(await certPublicKey(pki.file(name, 'crt')));
@@ -221,7 +224,7 @@ describe('issuing from a CA', () => {
     ).rejects.toThrow('server.crt is not a CA certificate');
   });
 
-  test('signs with a CA key openssl made, in its traditional (SEC1) form', async () => {
+  withOpenssl.test('signs with a CA key openssl made, in its traditional (SEC1) form', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tlsecho-openssl-ca-'));
     cleanups.push(dir);
     const key = join(dir, 'ca.key');
@@ -247,7 +250,7 @@ describe('issuing from a CA', () => {
   });
 });
 
-test('rsa-4096: one self-signed certificate that openssl parses and whose key matches', async () => {
+withOpenssl.test('rsa-4096: one self-signed certificate that openssl parses and whose key matches', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tlsecho-rsa4096-'));
   cleanups.push(dir);
   const cert = await generateSelfSigned({ keyType: 'rsa-4096' });

@@ -16,6 +16,9 @@ import {
 import { FileError, UsageError } from '../../src/errors.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { openssl } from './openssl.js';
+import { needs } from '../helpers/system-tools.js';
+
+const withOpenssl = needs('openssl');
 
 let ca: GeneratedCertificate;
 let leaf: GeneratedCertificate;
@@ -46,7 +49,7 @@ async function failure(work: Promise<unknown>): Promise<FileError> {
 }
 
 describe('fingerprints and pins', () => {
-  test('fingerprintOf matches openssl x509 -fingerprint -sha256, from PEM text or DER bytes', async () => {
+  withOpenssl.test('fingerprintOf matches openssl x509 -fingerprint -sha256, from PEM text or DER bytes', async () => {
     const path = await fileWith(leaf.certPem);
     const r = await openssl(['x509', '-in', path, '-noout', '-fingerprint', '-sha256']);
     const hex = /=([0-9A-F:]+)/.exec(r.stdout)?.[1]?.replace(/:/g, '').toLowerCase();

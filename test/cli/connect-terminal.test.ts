@@ -4,20 +4,15 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { isCi } from '../../src/io.js';
 import { frame, startTestServer } from '../client/helpers/framed-server.js';
 import { makeTestPki } from '../client/helpers/pki.js';
 import { startServeChild } from '../client/helpers/serve-child.js';
-import { hasTmux, startTerminal, type Terminal } from '../docs/helpers/terminal.js';
+import { startTerminal, type Terminal } from '../docs/helpers/terminal.js';
 import { BIN } from '../helpers/run-cli.js';
+import { needs } from '../helpers/system-tools.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 
 const TITLE = 'tlsecho connect on a terminal (tmux)';
-
-// Under CI a missing tmux is a broken runner, not a reason to test less.
-test.runIf(!hasTmux && isCi(process.env))('tmux is installed (these tests need it under CI)', () => {
-  throw new Error('tmux not found: install it (apt-get install tmux)');
-});
 
 const lines = (text: string) => text.split('\n').map((line) => line.trimEnd());
 const promptShown = (text: string) => lines(text).includes('>');
@@ -40,7 +35,7 @@ async function exitStatus(term: Terminal, timeoutMs: number): Promise<{ status: 
   return { status, ms: Date.now() - started };
 }
 
-describe.skipIf(!hasTmux)(hasTmux ? TITLE : `${TITLE} (skipped: tmux not found; install tmux)`, () => {
+needs('tmux').describe(TITLE, () => {
   describe('Ctrl-D ends the session', () => {
     test('a reply that arrives after Ctrl-D is printed, then the session ends with exit 0', async () => {
       const pki = await makeTestPki();

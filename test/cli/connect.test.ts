@@ -1,6 +1,5 @@
 import { execFile as execFileCallback, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,6 +10,7 @@ import { toConnectOptions, type ConnectArgs } from '../../src/cli/commands/conne
 import type { ConnectOptions } from '../../src/client/connect-session.js';
 import { BIN, cliEnv, collect, runCli, spawnCli } from '../helpers/run-cli.js';
 import { expectUsageError, parseThroughMain } from '../helpers/parse-command.js';
+import { needs } from '../helpers/system-tools.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { frame, startTestServer } from '../client/helpers/framed-server.js';
 import { makeSharedTestPki, makeTestPki } from '../client/helpers/pki.js';
@@ -235,148 +235,141 @@ describe('tlsecho connect, stdin piped', () => {
 });
 
 // A real pseudo-terminal: tmux runs the CLI, the test types with send-keys and reads the screen.
-describe.skipIf(!existsSync('/usr/bin/tmux') && !existsSync('/usr/local/bin/tmux'))(
-  'tlsecho connect on a terminal',
-  () => {
-    async function startTmux(args: string[]) {
-      const dir = await makeTempDir();
-      // A tmux server of our own, its socket in the temp dir: no clash with anyone's tmux, nothing left behind.
-      const socket = join(dir, 'tmux.sock');
-      const statusFile = join(dir, 'status');
-      const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
-      // The session's history goes to the temp dir, not the home of whoever runs the tests.
-      const command =
-        `cd ${quote(REPO)} && env -u CI NO_COLOR=1 XDG_STATE_HOME=${quote(dir)} ${quote(process.execPath)} bin/tlsecho ${args.map(quote).join(' ')}; ` +
-        // Keep the pane open after the exit so that the screen can still be read.
-        `echo $? > ${quote(statusFile)}; sleep 600`;
-      const tmux = (...tmuxArgs: string[]) => execFile('tmux', ['-S', socket, ...tmuxArgs]);
-      await tmux('new-session', '-d', '-x', '120', '-y', '30', command);
-      onTestFinished(() =>
-        tmux('kill-server').then(
-          () => undefined,
-          () => undefined,
-        ),
-      );
-      const screen = async () => (await tmux('capture-pane', '-p')).stdout;
-      const waitForScreen = async (
-        predicate: (text: string) => boolean,
-        what: string,
-        timeoutMs = 15_000,
-      ) => {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const text = await screen();
-          if (predicate(text)) return text;
-          if (Date.now() > deadline) throw new Error(`the terminal never showed ${what}; it shows:\n${text}`);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      };
-      const waitForExit = async (timeoutMs = 15_000) => {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const status = await readFile(statusFile, 'utf8').catch(() => '');
-          if (status.trim() !== '') return Number(status.trim());
-          if (Date.now() > deadline)
-            throw new Error(`the command did not exit; the terminal shows:\n${await screen()}`);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      };
-      return { keys: (...keys: string[]) => tmux('send-keys', ...keys), screen, waitForScreen, waitForExit };
-    }
+needs('tmux').describe('tlsecho connect on a terminal', () => {
+  async function startTmux(args: string[]) {
+    const dir = await makeTempDir();
+    // A tmux server of our own, its socket in the temp dir: no clash with anyone's tmux, nothing left behind.
+    const socket = join(dir, 'tmux.sock');
+    const statusFile = join(dir, 'status');
+    const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+    // The session's history goes to the temp dir, not the home of whoever runs the tests.
+    const command =
+      `cd ${quote(REPO)} && env -u CI NO_COLOR=1 XDG_STATE_HOME=${quote(dir)} ${quote(process.execPath)} bin/tlsecho ${args.map(quote).join(' ')}; ` +
+      // Keep the pane open after the exit so that the screen can still be read.
+      `echo $? > ${quote(statusFile)}; sleep 600`;
+    const tmux = (...tmuxArgs: string[]) => execFile('tmux', ['-S', socket, ...tmuxArgs]);
+    await tmux('new-session', '-d', '-x', '120', '-y', '30', command);
+    onTestFinished(() =>
+      tmux('kill-server').then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    const screen = async () => (await tmux('capture-pane', '-p')).stdout;
+    const waitForScreen = async (predicate: (text: string) => boolean, what: string, timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const text = await screen();
+        if (predicate(text)) return text;
+        if (Date.now() > deadline) throw new Error(`the terminal never showed ${what}; it shows:\n${text}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const waitForExit = async (timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const status = await readFile(statusFile, 'utf8').catch(() => '');
+        if (status.trim() !== '') return Number(status.trim());
+        if (Date.now() > deadline)
+          throw new Error(`the command did not exit; the terminal shows:\n${await screen()}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    return { keys: (...keys: string[]) => tmux('send-keys', ...keys), screen, waitForScreen, waitForExit };
+  }
 
-    const lines = (text: string) => text.split('\n').map((line) => line.trimEnd());
+  const lines = (text: string) => text.split('\n').map((line) => line.trimEnd());
 
-    test('type a line and see the reply; replies arrive while typing; Ctrl-D closes and exits 0', async () => {
-      const pki = await makeTestPki();
-      const server = await startTestServer({ cert: pki.server.certPem, key: pki.server.keyPem });
-      const term = await startTmux(['connect', `127.0.0.1:${server.port}`, '--ca', pki.caFile]);
+  test('type a line and see the reply; replies arrive while typing; Ctrl-D closes and exits 0', async () => {
+    const pki = await makeTestPki();
+    const server = await startTestServer({ cert: pki.server.certPem, key: pki.server.keyPem });
+    const term = await startTmux(['connect', `127.0.0.1:${server.port}`, '--ca', pki.caFile]);
 
-      await term.waitForScreen(
-        (text) =>
-          /connected to 127\.0\.0\.1:\d+: TLSv1\.3, .*verified/.test(text.replace(/\n/g, '')) &&
-          lines(text).includes('>'),
-        'the summary and the prompt',
-      );
-      await term.keys('hello from a pty', 'Enter');
-      await term.waitForScreen(
-        (text) => lines(text).filter((line) => line.endsWith('hello from a pty')).length === 2,
-        'the typed line and its echo',
-      );
+    await term.waitForScreen(
+      (text) =>
+        /connected to 127\.0\.0\.1:\d+: TLSv1\.3, .*verified/.test(text.replace(/\n/g, '')) &&
+        lines(text).includes('>'),
+      'the summary and the prompt',
+    );
+    await term.keys('hello from a pty', 'Enter');
+    await term.waitForScreen(
+      (text) => lines(text).filter((line) => line.endsWith('hello from a pty')).length === 2,
+      'the typed line and its echo',
+    );
 
-      // A reply that arrives while a line is half typed prints above the prompt; the typing is kept.
-      await term.keys('half typ');
-      await term.waitForScreen((text) => lines(text).includes('> half typ'), 'the half-typed line');
-      const peer = await server.nextPeer();
-      peer.reply('pushed by the server');
-      const screen = await term.waitForScreen(
-        (text) => lines(text).includes('pushed by the server') && lines(text).includes('> half typ'),
-        'the pushed reply above the kept input',
-      );
-      const shown = lines(screen);
-      expect(shown.indexOf('pushed by the server')).toBeLessThan(shown.indexOf('> half typ'));
+    // A reply that arrives while a line is half typed prints above the prompt; the typing is kept.
+    await term.keys('half typ');
+    await term.waitForScreen((text) => lines(text).includes('> half typ'), 'the half-typed line');
+    const peer = await server.nextPeer();
+    peer.reply('pushed by the server');
+    const screen = await term.waitForScreen(
+      (text) => lines(text).includes('pushed by the server') && lines(text).includes('> half typ'),
+      'the pushed reply above the kept input',
+    );
+    const shown = lines(screen);
+    expect(shown.indexOf('pushed by the server')).toBeLessThan(shown.indexOf('> half typ'));
 
-      // Finish the line: it is sent whole.
-      await term.keys('ed', 'Enter');
-      await term.waitForScreen((text) => lines(text).includes('half typed'), 'the echo of the finished line');
+    // Finish the line: it is sent whole.
+    await term.keys('ed', 'Enter');
+    await term.waitForScreen((text) => lines(text).includes('half typed'), 'the echo of the finished line');
 
-      await term.keys('C-d');
-      expect(await term.waitForExit()).toBe(0);
-      await term.waitForScreen(
-        (text) => /connection to 127\.0\.0\.1:\d+ closed/.test(text),
-        'the close report',
-      );
-      expect(peer.received.map(String)).toEqual(['hello from a pty', 'half typed']);
-    }, 60_000);
+    await term.keys('C-d');
+    expect(await term.waitForExit()).toBe(0);
+    await term.waitForScreen(
+      (text) => /connection to 127\.0\.0\.1:\d+ closed/.test(text),
+      'the close report',
+    );
+    expect(peer.received.map(String)).toEqual(['hello from a pty', 'half typed']);
+  }, 60_000);
 
-    test('Ctrl-C clears a half-typed line; on an empty line it interrupts (exit 130)', async () => {
-      const pki = await makeTestPki();
-      const server = await startTestServer({ cert: pki.server.certPem, key: pki.server.keyPem });
-      const term = await startTmux(['connect', `127.0.0.1:${server.port}`, '--ca', pki.caFile]);
-      await term.waitForScreen((text) => lines(text).includes('>'), 'the prompt');
-      await term.keys('never sent');
-      await term.waitForScreen((text) => lines(text).includes('> never sent'), 'the typed line');
-      await term.keys('C-c');
-      await term.waitForScreen((text) => !text.includes('never sent'), 'the line cleared');
-      await term.keys('C-c');
-      expect(await term.waitForExit()).toBe(130);
-      expect((await server.nextPeer()).received).toEqual([]);
-    }, 60_000);
+  test('Ctrl-C clears a half-typed line; on an empty line it interrupts (exit 130)', async () => {
+    const pki = await makeTestPki();
+    const server = await startTestServer({ cert: pki.server.certPem, key: pki.server.keyPem });
+    const term = await startTmux(['connect', `127.0.0.1:${server.port}`, '--ca', pki.caFile]);
+    await term.waitForScreen((text) => lines(text).includes('>'), 'the prompt');
+    await term.keys('never sent');
+    await term.waitForScreen((text) => lines(text).includes('> never sent'), 'the typed line');
+    await term.keys('C-c');
+    await term.waitForScreen((text) => !text.includes('never sent'), 'the line cleared');
+    await term.keys('C-c');
+    expect(await term.waitForExit()).toBe(130);
+    expect((await server.nextPeer()).received).toEqual([]);
+  }, 60_000);
 
-    test('an oversized line is refused and the session goes on; a server close ends it with exit 0', async () => {
-      const pki = await makeTestPki();
-      const server = await startTestServer({
-        cert: pki.server.certPem,
-        key: pki.server.keyPem,
-        packet: 1,
-        onFrame: (payload, peer) => {
-          peer.reply(payload);
-          if (payload.toString() === 'bye') peer.socket.end();
-        },
-      });
-      const term = await startTmux([
-        'connect',
-        `127.0.0.1:${server.port}`,
-        '--ca',
-        pki.caFile,
-        '--packet',
-        '1',
-      ]);
-      await term.waitForScreen((text) => lines(text).includes('>'), 'the prompt');
-      await term.keys('y'.repeat(300), 'Enter');
-      await term.waitForScreen(
-        (text) => text.includes('tlsecho: cannot send a 300-byte message: the maximum frame is 255 bytes'),
-        'the refusal',
-      );
-      await term.keys('bye', 'Enter');
-      expect(await term.waitForExit()).toBe(0);
-      const screen = await term.waitForScreen(
-        (text) => /connection to 127\.0\.0\.1:\d+ closed by the server/.test(text),
-        'the close report',
-      );
-      expect(lines(screen).filter((line) => line === 'bye')).toHaveLength(1);
-    }, 60_000);
-  },
-);
+  test('an oversized line is refused and the session goes on; a server close ends it with exit 0', async () => {
+    const pki = await makeTestPki();
+    const server = await startTestServer({
+      cert: pki.server.certPem,
+      key: pki.server.keyPem,
+      packet: 1,
+      onFrame: (payload, peer) => {
+        peer.reply(payload);
+        if (payload.toString() === 'bye') peer.socket.end();
+      },
+    });
+    const term = await startTmux([
+      'connect',
+      `127.0.0.1:${server.port}`,
+      '--ca',
+      pki.caFile,
+      '--packet',
+      '1',
+    ]);
+    await term.waitForScreen((text) => lines(text).includes('>'), 'the prompt');
+    await term.keys('y'.repeat(300), 'Enter');
+    await term.waitForScreen(
+      (text) => text.includes('tlsecho: cannot send a 300-byte message: the maximum frame is 255 bytes'),
+      'the refusal',
+    );
+    await term.keys('bye', 'Enter');
+    expect(await term.waitForExit()).toBe(0);
+    const screen = await term.waitForScreen(
+      (text) => /connection to 127\.0\.0\.1:\d+ closed by the server/.test(text),
+      'the close report',
+    );
+    expect(lines(screen).filter((line) => line === 'bye')).toHaveLength(1);
+  }, 60_000);
+});
 
 describe('connect flags → options', () => {
   const parse = async (args: string[]): Promise<ConnectOptions> =>

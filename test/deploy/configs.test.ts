@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { BIN, runCli } from '../helpers/run-cli.js';
+import { needs } from '../helpers/system-tools.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import {
   acceptedPeers,
@@ -19,6 +20,10 @@ import {
 
 // Every example in docs/deploy is checked by the tool that reads it, and run where it can be on loopback.
 // (haproxy.cfg and haproxy-tls-check.cfg also run in haproxy.test.ts.)
+
+const withHaproxy = needs('haproxy');
+const withNginx = needs('nginx');
+const withSystemdAnalyze = needs('systemd-analyze');
 
 const EXAMPLES = ['haproxy.cfg', 'haproxy-tls-check.cfg', 'nginx.conf', 'tlsecho.service', 'kubernetes.yaml'];
 
@@ -48,89 +53,95 @@ describe('docs/deploy examples', () => {
     }
   });
 
-  test('haproxy -c accepts haproxy.cfg as written', () => {
+  withHaproxy.test('haproxy -c accepts haproxy.cfg as written', () => {
     const result = runProgram('haproxy', ['-c', '-f', join(DOCS_DEPLOY, 'haproxy.cfg')]);
     expect(result).toMatchObject({ status: 0 });
     expect(result.output).toMatch(/Configuration file is valid/);
   });
 
-  test('nginx -t accepts nginx.conf as written', () => {
+  withNginx.test('nginx -t accepts nginx.conf as written', () => {
     const result = runProgram('nginx', ['-t', '-c', join(DOCS_DEPLOY, 'nginx.conf'), '-e', 'stderr']);
     expect(result.output).toMatch(/test is successful/);
     expect(result.status).toBe(0);
   });
 
-  test('nginx.conf for real: proxy_protocol v1 to two servers that log the real client', async () => {
-    const dir = await makeTempDir();
-    const pki = await writePki(dir);
-    const backends = await Promise.all(
-      [1, 2].map(() =>
-        startTlsecho([
-          '--port',
-          '0',
-          '--proxy-protocol',
-          '--cert',
-          pki.certFile,
-          '--key',
-          pki.keyFile,
-          '--json',
-        ]),
-      ),
-    );
-    const frontendPort = await freePort();
-    const config = await exampleConfig('nginx.conf', [
-      ['listen 7443;', `listen 127.0.0.1:${frontendPort};`],
-      ['10.0.0.11:7000', `127.0.0.1:${backends[0]!.port}`],
-      ['10.0.0.12:7000', `127.0.0.1:${backends[1]!.port}`],
-      ['worker_processes auto;', 'worker_processes 1;'],
-    ]);
-    const path = join(dir, 'nginx.conf');
-    await writeFile(path, config);
-    const nginx = startProgram(
-      'nginx',
-      ['-c', path, '-e', 'stderr', '-g', `daemon off; pid ${join(dir, 'nginx.pid')};`],
-      'nginx',
-    );
-    const clients = await Promise.all(
-      [1, 2, 3, 4].map(() =>
-        retry(() => connectClient(frontendPort, pki.caPem), 'nginx to pass a client through').catch(
-          (error: Error) => {
-            throw new Error(`${error.message}\n--- nginx:\n${nginx.text()}`);
-          },
+  withNginx.test(
+    'nginx.conf for real: proxy_protocol v1 to two servers that log the real client',
+    async () => {
+      const dir = await makeTempDir();
+      const pki = await writePki(dir);
+      const backends = await Promise.all(
+        [1, 2].map(() =>
+          startTlsecho([
+            '--port',
+            '0',
+            '--proxy-protocol',
+            '--cert',
+            pki.certFile,
+            '--key',
+            pki.keyFile,
+            '--json',
+          ]),
         ),
-      ),
-    );
-    for (const client of clients) expect(await client.echo('via nginx')).toBe('via nginx');
-    const served = () => backends.flatMap((backend) => acceptedPeers(backend));
-    await until(() => served().length === clients.length, 'every client to be logged');
-    expect(served().sort()).toEqual(clients.map((client) => `127.0.0.1 ${client.localPort}`).sort());
-    // least_conn spread the held connections over both servers.
-    for (const backend of backends) expect(acceptedPeers(backend).length).toBeGreaterThan(0);
-  });
+      );
+      const frontendPort = await freePort();
+      const config = await exampleConfig('nginx.conf', [
+        ['listen 7443;', `listen 127.0.0.1:${frontendPort};`],
+        ['10.0.0.11:7000', `127.0.0.1:${backends[0]!.port}`],
+        ['10.0.0.12:7000', `127.0.0.1:${backends[1]!.port}`],
+        ['worker_processes auto;', 'worker_processes 1;'],
+      ]);
+      const path = join(dir, 'nginx.conf');
+      await writeFile(path, config);
+      const nginx = startProgram(
+        'nginx',
+        ['-c', path, '-e', 'stderr', '-g', `daemon off; pid ${join(dir, 'nginx.pid')};`],
+        'nginx',
+      );
+      const clients = await Promise.all(
+        [1, 2, 3, 4].map(() =>
+          retry(() => connectClient(frontendPort, pki.caPem), 'nginx to pass a client through').catch(
+            (error: Error) => {
+              throw new Error(`${error.message}\n--- nginx:\n${nginx.text()}`);
+            },
+          ),
+        ),
+      );
+      for (const client of clients) expect(await client.echo('via nginx')).toBe('via nginx');
+      const served = () => backends.flatMap((backend) => acceptedPeers(backend));
+      await until(() => served().length === clients.length, 'every client to be logged');
+      expect(served().sort()).toEqual(clients.map((client) => `127.0.0.1 ${client.localPort}`).sort());
+      // least_conn spread the held connections over both servers.
+      for (const backend of backends) expect(acceptedPeers(backend).length).toBeGreaterThan(0);
+    },
+  );
 
-  test('tlsecho.service passes systemd-analyze verify, and its ExecStart runs', async () => {
-    const dir = await makeTempDir();
-    const unit = await exampleConfig('tlsecho.service', [['/usr/local/bin/tlsecho', BIN]]);
-    const path = join(dir, 'tlsecho.service');
-    await writeFile(path, unit);
-    expect(runProgram('systemd-analyze', ['verify', path])).toEqual({ status: 0, output: '' });
+  withSystemdAnalyze.test(
+    'tlsecho.service passes systemd-analyze verify, and its ExecStart runs',
+    async () => {
+      const dir = await makeTempDir();
+      const unit = await exampleConfig('tlsecho.service', [['/usr/local/bin/tlsecho', BIN]]);
+      const path = join(dir, 'tlsecho.service');
+      await writeFile(path, unit);
+      expect(runProgram('systemd-analyze', ['verify', path])).toEqual({ status: 0, output: '' });
 
-    const execStart = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(' ');
-    expect(execStart.slice(0, 2)).toEqual([BIN, 'serve']);
-    const pki = await writePki(dir);
-    const args = execStart
-      .slice(2)
-      .join(' ')
-      .replace('--host 0.0.0.0', '--host 127.0.0.1')
-      .replace('--port 7000', '--port 0')
-      .replaceAll('%d/', `${dir}/`)
-      .split(' ');
-    expect(args).toContain('--workers');
-    const server = await startTlsecho(args);
-    server.child.kill('SIGTERM');
-    expect((await server.exited).code).toBe(0);
-    expect(pki.certFile.startsWith(dir)).toBe(true);
-  });
+      const execStart = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(' ');
+      expect(execStart.slice(0, 2)).toEqual([BIN, 'serve']);
+      const pki = await writePki(dir);
+      const args = execStart
+        .slice(2)
+        .join(' ')
+        .replace('--host 0.0.0.0', '--host 127.0.0.1')
+        .replace('--port 7000', '--port 0')
+        .replaceAll('%d/', `${dir}/`)
+        .split(' ');
+      expect(args).toContain('--workers');
+      const server = await startTlsecho(args);
+      server.child.kill('SIGTERM');
+      expect((await server.exited).code).toBe(0);
+      expect(pki.certFile.startsWith(dir)).toBe(true);
+    },
+  );
 
   test('kubernetes.yaml: the container args start a server that both probes find healthy', async () => {
     const dir = await makeTempDir();

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
+import { needs } from '../helpers/system-tools.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import {
   acceptedPeers,
@@ -68,7 +69,7 @@ function backendOf(client: Client, backends: Tlsecho[]): number {
   return backends.findIndex((backend) => acceptedPeers(backend).includes(`127.0.0.1 ${client.localPort}`));
 }
 
-describe('HAProxy with send-proxy-v2 in front of two tlsecho servers', () => {
+needs('haproxy').describe('HAProxy with send-proxy-v2 in front of two tlsecho servers', () => {
   test('every exchange succeeds, servers log the real client, and a stopped server loses only its own clients', async () => {
     const dir = await makeTempDir();
     const pki = await writePki(dir);

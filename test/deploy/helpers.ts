@@ -102,6 +102,9 @@ export function watch(child: ChildProcess, name: string): Watched {
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
   }));
+  // A program that could not start (spawn ENOENT) rejects `exited`: a test that awaits it sees the error, and
+  // one that only waits for output sees it in the text instead of an unhandled rejection ending the run.
+  exited.catch((error: Error) => (text += `\n${name} did not start: ${error.message}\n`));
   return {
     child,
     text: () => text,

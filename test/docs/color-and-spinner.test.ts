@@ -1,8 +1,9 @@
 import { createServer, type Socket } from 'node:net';
-import { describe, expect, onTestFinished, test } from 'vitest';
+import { expect, onTestFinished, test } from 'vitest';
 import { BIN, runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
-import { hasTmux, startTerminal } from './helpers/terminal.js';
+import { needs } from '../helpers/system-tools.js';
+import { startTerminal } from './helpers/terminal.js';
 
 // What the man page promises under ENVIRONMENT: a spinner only on a terminal and never under CI, colour
 // only on a terminal and never with NO_COLOR or --no-color. `connect --insecure` to a server that never
@@ -26,7 +27,7 @@ async function startSilentServer(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-describe.skipIf(!hasTmux)('tlsecho connect on a terminal', () => {
+needs('tmux').describe('tlsecho connect on a terminal', () => {
   const cases: Array<{
     name: string;
     env: Record<string, string>;

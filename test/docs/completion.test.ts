@@ -1,5 +1,4 @@
 import { execFile as execFileCallback } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,8 +9,8 @@ import { BIN } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { collectReference } from '../../scripts/docs/cli-reference.js';
 import { helpOptions, helpText } from './helpers/documented.js';
-import { hasTmux, startTerminal } from './helpers/terminal.js';
-import { isCi } from '../../src/io.js';
+import { findTool, needs } from '../helpers/system-tools.js';
+import { startTerminal } from './helpers/terminal.js';
 
 const execFile = promisify(execFileCallback);
 const reference = collectReference();
@@ -166,108 +165,97 @@ describe('bash completion', () => {
   });
 });
 
-const zsh = ['/usr/bin/zsh', '/bin/zsh'].find((path) => existsSync(path));
-
 // zsh's completion system only runs inside its line editor, so a real interactive zsh in a tmux pane gets
 // the script the way the README installs it (saved to a file, sourced after compinit) and real keys.
-const zshMissing = !zsh ? 'zsh' : !hasTmux ? 'tmux' : undefined;
+needs('zsh', 'tmux').describe('zsh completion', () => {
+  const zsh = findTool('zsh')!;
+  /** An interactive zsh with the script installed; `shell` is $SHELL inside it (a bash user trying zsh). */
+  async function zshWithCompletion(options: { shell?: string; files?: string[] } = {}) {
+    const { home, path } = await pathWithTlsecho();
+    const { stdout: script } = await execFile('tlsecho', ['completion'], {
+      env: { PATH: path, HOME: home, SHELL: zsh },
+    });
+    expect(script.split('\n')[0]).toBe('#compdef tlsecho');
+    await writeFile(join(home, '.tlsecho-completion.zsh'), script);
+    await writeFile(
+      join(home, '.zshrc'),
+      [
+        `autoload -Uz compinit && compinit -u -d ${quote(join(home, '.zcompdump'))}`,
+        `source ${quote(join(home, '.tlsecho-completion.zsh'))}`,
+        "PROMPT='> '",
+      ].join('\n'),
+    );
+    for (const file of options.files ?? []) await writeFile(join(home, file), '');
+    const terminal = await startTerminal([zsh, '-i'], {
+      cwd: home,
+      env: { HOME: home, ZDOTDIR: home, PATH: path, SHELL: options.shell ?? zsh },
+    });
+    await terminal.waitForScreen((text) => text.startsWith('>'), 'the prompt');
+    return terminal;
+  }
 
-// Under CI a missing shell is a broken runner, not a reason to pass.
-test.runIf(zshMissing !== undefined && isCi(process.env))('zsh and tmux are installed (CI)', () => {
-  expect.fail(`${zshMissing} not found: the zsh completion tests need zsh and tmux`);
+  const firstLine = (text: string) => text.split('\n')[0]!.trimEnd();
+
+  test('tlsecho se<Tab> lists send and serve with their descriptions', async () => {
+    const terminal = await zshWithCompletion();
+    await terminal.keys('tlsecho se', 'Tab');
+    const screen = await terminal.waitForScreen(
+      (text) => /^send +-- send messages/m.test(text) && /^serve +-- run a TLS server/m.test(text),
+      'send and serve listed',
+    );
+    expect(firstLine(screen)).toBe('> tlsecho se');
+  });
+
+  test('tlsecho send --exp<Tab> fills in --expect, then Ctrl-D lists --expect and --expect-echo', async () => {
+    const terminal = await zshWithCompletion();
+    await terminal.keys('tlsecho send --exp', 'Tab');
+    await terminal.waitForScreen(
+      (text) => firstLine(text) === '> tlsecho send --expect',
+      'the common prefix --expect filled in',
+    );
+    // A second request in the same shell: the one an $fpath install would have lost.
+    await terminal.keys('C-d');
+    await terminal.waitForScreen(
+      // yargs leaves the word being completed out; tlsecho adds it back, without a description.
+      (text) => /^--expect(?: +-- fail.*)?$/m.test(text) && /^--expect-echo +-- fail/m.test(text),
+      '--expect and --expect-echo listed',
+    );
+  });
+
+  // Before: the line became `> tlsecho serve --packet tlsecho: invalid packet mode ''…`.
+  test('tlsecho serve --packet <Tab> lists the packet modes with what each means, the line untouched', async () => {
+    const terminal = await zshWithCompletion();
+    await terminal.keys('tlsecho serve --packet ', 'Tab');
+    const screen = await terminal.waitForScreen(
+      (text) => /^1 +-- 1-byte length header/m.test(text) && /^line +-- newline-delimited/m.test(text),
+      'the packet modes listed',
+    );
+    expect(firstLine(screen)).toBe('> tlsecho serve --packet');
+    expect(screen).not.toMatch(/tlsecho:|hint:/);
+  });
+
+  test('tlsecho serve --handler <Tab> lists echo, etf-echo, exec: and the files, even when $SHELL is bash', async () => {
+    const terminal = await zshWithCompletion({ shell: '/bin/bash', files: ['upper.js'] });
+    await terminal.keys('tlsecho serve --handler ', 'Tab');
+    const screen = await terminal.waitForScreen(
+      (text) =>
+        /^echo +-- reply with each message/m.test(text) &&
+        /^etf-echo +-- decode an Erlang term/m.test(text) &&
+        /^exec: +-- run COMMAND/m.test(text) &&
+        /upper\.js/.test(text),
+      'the handlers, with descriptions, and upper.js',
+    );
+    expect(firstLine(screen)).toBe('> tlsecho serve --handler');
+  });
+
+  test('tlsecho serve --handler ex<Tab> completes to exec: with no space after it', async () => {
+    const terminal = await zshWithCompletion();
+    await terminal.keys('tlsecho serve --handler ex', 'Tab');
+    await terminal.waitForScreen((text) => firstLine(text) === '> tlsecho serve --handler exec:', 'exec:');
+    await terminal.keys('cat');
+    await terminal.waitForScreen(
+      (text) => firstLine(text) === '> tlsecho serve --handler exec:cat',
+      'exec:cat',
+    );
+  });
 });
-
-describe.skipIf(zshMissing !== undefined)(
-  zshMissing ? `zsh completion (skipped: ${zshMissing} not found)` : 'zsh completion',
-  () => {
-    /** An interactive zsh with the script installed; `shell` is $SHELL inside it (a bash user trying zsh). */
-    async function zshWithCompletion(options: { shell?: string; files?: string[] } = {}) {
-      const { home, path } = await pathWithTlsecho();
-      const { stdout: script } = await execFile('tlsecho', ['completion'], {
-        env: { PATH: path, HOME: home, SHELL: zsh! },
-      });
-      expect(script.split('\n')[0]).toBe('#compdef tlsecho');
-      await writeFile(join(home, '.tlsecho-completion.zsh'), script);
-      await writeFile(
-        join(home, '.zshrc'),
-        [
-          `autoload -Uz compinit && compinit -u -d ${quote(join(home, '.zcompdump'))}`,
-          `source ${quote(join(home, '.tlsecho-completion.zsh'))}`,
-          "PROMPT='> '",
-        ].join('\n'),
-      );
-      for (const file of options.files ?? []) await writeFile(join(home, file), '');
-      const terminal = await startTerminal([zsh!, '-i'], {
-        cwd: home,
-        env: { HOME: home, ZDOTDIR: home, PATH: path, SHELL: options.shell ?? zsh! },
-      });
-      await terminal.waitForScreen((text) => text.startsWith('>'), 'the prompt');
-      return terminal;
-    }
-
-    const firstLine = (text: string) => text.split('\n')[0]!.trimEnd();
-
-    test('tlsecho se<Tab> lists send and serve with their descriptions', async () => {
-      const terminal = await zshWithCompletion();
-      await terminal.keys('tlsecho se', 'Tab');
-      const screen = await terminal.waitForScreen(
-        (text) => /^send +-- send messages/m.test(text) && /^serve +-- run a TLS server/m.test(text),
-        'send and serve listed',
-      );
-      expect(firstLine(screen)).toBe('> tlsecho se');
-    });
-
-    test('tlsecho send --exp<Tab> fills in --expect, then Ctrl-D lists --expect and --expect-echo', async () => {
-      const terminal = await zshWithCompletion();
-      await terminal.keys('tlsecho send --exp', 'Tab');
-      await terminal.waitForScreen(
-        (text) => firstLine(text) === '> tlsecho send --expect',
-        'the common prefix --expect filled in',
-      );
-      // A second request in the same shell: the one an $fpath install would have lost.
-      await terminal.keys('C-d');
-      await terminal.waitForScreen(
-        // yargs leaves the word being completed out; tlsecho adds it back, without a description.
-        (text) => /^--expect(?: +-- fail.*)?$/m.test(text) && /^--expect-echo +-- fail/m.test(text),
-        '--expect and --expect-echo listed',
-      );
-    });
-
-    // Before: the line became `> tlsecho serve --packet tlsecho: invalid packet mode ''…`.
-    test('tlsecho serve --packet <Tab> lists the packet modes with what each means, the line untouched', async () => {
-      const terminal = await zshWithCompletion();
-      await terminal.keys('tlsecho serve --packet ', 'Tab');
-      const screen = await terminal.waitForScreen(
-        (text) => /^1 +-- 1-byte length header/m.test(text) && /^line +-- newline-delimited/m.test(text),
-        'the packet modes listed',
-      );
-      expect(firstLine(screen)).toBe('> tlsecho serve --packet');
-      expect(screen).not.toMatch(/tlsecho:|hint:/);
-    });
-
-    test('tlsecho serve --handler <Tab> lists echo, etf-echo, exec: and the files, even when $SHELL is bash', async () => {
-      const terminal = await zshWithCompletion({ shell: '/bin/bash', files: ['upper.js'] });
-      await terminal.keys('tlsecho serve --handler ', 'Tab');
-      const screen = await terminal.waitForScreen(
-        (text) =>
-          /^echo +-- reply with each message/m.test(text) &&
-          /^etf-echo +-- decode an Erlang term/m.test(text) &&
-          /^exec: +-- run COMMAND/m.test(text) &&
-          /upper\.js/.test(text),
-        'the handlers, with descriptions, and upper.js',
-      );
-      expect(firstLine(screen)).toBe('> tlsecho serve --handler');
-    });
-
-    test('tlsecho serve --handler ex<Tab> completes to exec: with no space after it', async () => {
-      const terminal = await zshWithCompletion();
-      await terminal.keys('tlsecho serve --handler ex', 'Tab');
-      await terminal.waitForScreen((text) => firstLine(text) === '> tlsecho serve --handler exec:', 'exec:');
-      await terminal.keys('cat');
-      await terminal.waitForScreen(
-        (text) => firstLine(text) === '> tlsecho serve --handler exec:cat',
-        'exec:cat',
-      );
-    });
-  },
-);

@@ -1,11 +1,12 @@
 import { execFile as execFileCallback } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { encodeFrame } from '../../src/codec/encoder.js';
 import { runCli } from '../helpers/run-cli.js';
+import { needs } from '../helpers/system-tools.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { MAN_PAGE_FILE, manSections, plainRoff, readManPage } from './helpers/documented.js';
 
@@ -16,8 +17,8 @@ const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
   files?: string[];
 };
 
-const hasGroff = existsSync('/usr/bin/groff');
-const hasMan = existsSync('/usr/bin/man');
+const withGroff = needs('groff');
+const withMan = needs('man');
 const env = { ...process.env, MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat', LANG: 'C.UTF-8' };
 
 const sections = manSections(readManPage());
@@ -84,7 +85,7 @@ describe('what ENVIRONMENT says about TLSECHO_ variables holds', () => {
   });
 });
 
-describe.skipIf(!hasGroff)('groff', () => {
+withGroff.describe('groff', () => {
   test('renders the page with every warning on and prints none', async () => {
     const { stdout, stderr } = await execFile('groff', ['-man', '-ww', '-z', MAN_PAGE_FILE]);
     expect(stderr).toBe('');
@@ -92,7 +93,7 @@ describe.skipIf(!hasGroff)('groff', () => {
   });
 });
 
-describe.skipIf(!hasMan)('man', () => {
+withMan.describe('man', () => {
   test('man -l shows the page', async () => {
     const { stdout, stderr } = await execFile('man', ['-l', MAN_PAGE_FILE], { env });
     expect(stderr).toBe('');

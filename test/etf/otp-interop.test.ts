@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   EtfError,
   atom,
@@ -16,14 +16,11 @@ import {
 import { printableText } from '../../src/etf/format.js';
 import { isPrintable } from '../../src/etf/syntax.js';
 import { arbitraryTerm, subterms } from './helpers/arbitraries.js';
-import { OtpPeer, hasErlang } from './helpers/otp-peer.js';
-
-const title = hasErlang
-  ? 'interoperability with real Erlang/OTP'
-  : 'interoperability with real Erlang/OTP (skipped: escript not found; install erlang-nox)';
+import { needs } from '../helpers/system-tools.js';
+import { OtpPeer } from './helpers/otp-peer.js';
 
 // Every test here talks to one real OTP VM (escript), started once for the file.
-describe.skipIf(!hasErlang)(title, () => {
+needs('escript').describe('interoperability with real Erlang/OTP', () => {
   let peer: OtpPeer;
   beforeAll(async () => {
     peer = await OtpPeer.start();

@@ -4,11 +4,14 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { openssl } from '../certs/openssl.js';
+import { needs } from '../helpers/system-tools.js';
 import { runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 
+const withOpenssl = needs('openssl');
+
 describe('gencert --host with an IP address', () => {
-  test.each([
+  withOpenssl.test.each([
     ['::ffff:127.0.0.1', 'IP Address:0:0:0:0:0:FFFF:7F00:1', '::ffff:7f00:1'],
     ['::1.2.3.4', 'IP Address:0:0:0:0:0:0:102:304', '::102:304'],
     ['64:ff9b::1.2.3.4', 'IP Address:64:FF9B:0:0:0:0:102:304', '64:ff9b::102:304'],

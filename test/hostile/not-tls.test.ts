@@ -1,12 +1,15 @@
 // Clients that do not speak TLS, or speak a version we refuse: each is refused and logged, the server
 // stays up, and honest clients do not notice.
 import { execFile } from 'node:child_process';
+import { needs } from '../helpers/system-tools.js';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { legacyClientHello, sslv2ClientHello } from './helpers/client-hello.js';
 import { connectTcp, honestExchange, ms, report, timeToClose } from './helpers/clients.js';
 import { createPki, type HostilePki } from './helpers/pki.js';
 import { isEvent, startServerProcess, type ServerProcess } from './helpers/server-process.js';
+
+const withOpenssl = needs('openssl');
 
 const HANDSHAKE_TIMEOUT_MS = 2000;
 // Refused on the first record: a round trip, not a timeout.
@@ -89,7 +92,7 @@ test('random bytes are refused (at once, or at the handshake timeout if they loo
   report('not TLS: random bytes', { rounds: 20, kinds: [...new Set(results)].join('/') });
 });
 
-test.for([
+withOpenssl.test.for([
   ['-tls1', 'TLS 1.0'],
   ['-tls1_1', 'TLS 1.1'],
 ] as const)('openssl s_client %s (%s) is refused with a protocol_version alert', async ([flag], context) => {

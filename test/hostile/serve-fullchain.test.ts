@@ -6,9 +6,12 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { openssl } from '../certs/openssl.js';
+import { needs } from '../helpers/system-tools.js';
 import { runCli, spawnCli } from '../helpers/run-cli.js';
+
+const withOpenssl = needs('openssl');
 
 const EXTENSIONS = `
 [intermediate]
@@ -137,7 +140,7 @@ async function showCerts(port: number): Promise<{ count: number; verify: string 
   };
 }
 
-describe('serve --cert with a full-chain file', () => {
+withOpenssl.describe('serve --cert with a full-chain file', () => {
   test('a client trusting only the root verifies the server; the intermediate is on the wire', async () => {
     const server = await serve(['--cert', 'fullchain.pem', '--key', 'leaf.key']);
     expect(server.log().split('\n')[0]).toMatch(

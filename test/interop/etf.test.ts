@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vit
 import { atom, decodeTerm, formatTerm, termsEqual, tuple } from '../../src/etf/index.js';
 import { arbitraryTerm } from '../etf/helpers/arbitraries.js';
 import { runCli } from '../helpers/run-cli.js';
-import { ElixirServer, hasOtp, OtpClient, otpTitle, verifyingOptions } from './helpers/otp-peers.js';
+import { ElixirServer, OtpClient, verifyingOptions } from './helpers/otp-peers.js';
+import { needs } from '../helpers/system-tools.js';
 import { makeInteropPki, type InteropPki } from './helpers/pki.js';
 import { ServeProcess } from './helpers/tlsecho-serve.js';
 
@@ -106,7 +107,7 @@ async function markServeLog(): Promise<{ start: number; end: number }> {
   return { start, end: start + line.length };
 }
 
-describe.skipIf(!hasOtp)(otpTitle('Erlang terms between tlsecho and OTP'), () => {
+needs('escript', 'elixir').describe('Erlang terms between tlsecho and OTP', () => {
   let elixir: ElixirServer;
   let otp: OtpClient;
   let elixirTarget: string;

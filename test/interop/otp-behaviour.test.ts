@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runCli } from '../helpers/run-cli.js';
 import { frame } from '../server/helpers/fixture.js';
-import { ElixirServer, hasOtp, OtpClient, otpTitle, verifyingOptions } from './helpers/otp-peers.js';
+import { ElixirServer, OtpClient, verifyingOptions } from './helpers/otp-peers.js';
+import { needs } from '../helpers/system-tools.js';
 import { makeInteropPki, type InteropPki } from './helpers/pki.js';
 import { rawTls, silentTcp } from './helpers/sockets.js';
 import { ServeProcess } from './helpers/tlsecho-serve.js';
@@ -12,7 +13,7 @@ import { ServeProcess } from './helpers/tlsecho-serve.js';
 const HANDSHAKE_TIMEOUT_MS = 500;
 const IDLE_TIMEOUT_MS = 1000;
 
-describe.skipIf(!hasOtp)(otpTitle('OTP {packet, N} behaviour beside tlsecho'), () => {
+needs('escript', 'elixir').describe('OTP {packet, N} behaviour beside tlsecho', () => {
   let pki: InteropPki;
   let otp: OtpClient;
   let elixir: ElixirServer;

@@ -1,14 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { PeerError } from './helpers/line-peer.js';
-import {
-  hasOtp,
-  mutualOptions,
-  OtpClient,
-  otpTitle,
-  verifyingOptions,
-  type OtpPacket,
-} from './helpers/otp-peers.js';
+import { mutualOptions, OtpClient, verifyingOptions, type OtpPacket } from './helpers/otp-peers.js';
+import { needs } from '../helpers/system-tools.js';
 import { makeInteropPki, type InteropPki } from './helpers/pki.js';
 import { ServeProcess } from './helpers/tlsecho-serve.js';
 
@@ -31,7 +25,7 @@ const FRAMES: Record<1 | 2 | 4, Buffer[]> = {
   4: [Buffer.alloc(0), ALL_BYTES, randomBytes(65_535), randomBytes(65_536), randomBytes(MIB)],
 };
 
-describe.skipIf(!hasOtp)(otpTitle('an Erlang ssl client and tlsecho serve'), () => {
+needs('escript', 'elixir').describe('an Erlang ssl client and tlsecho serve', () => {
   let pki: InteropPki;
   let otp: OtpClient;
   const servers: Record<string, ServeProcess> = {};

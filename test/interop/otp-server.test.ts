@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runCli } from '../helpers/run-cli.js';
 import { frame } from '../server/helpers/fixture.js';
-import { ElixirServer, hasOtp, otpTitle } from './helpers/otp-peers.js';
+import { ElixirServer } from './helpers/otp-peers.js';
+import { needs } from '../helpers/system-tools.js';
 import { makeInteropPki, type InteropPki } from './helpers/pki.js';
 
 // The real `tlsecho send` and `connect` against an Elixir server written as services are (:ssl.listen with
@@ -19,7 +20,7 @@ const FRAMES: Record<1 | 2 | 4, Buffer[]> = {
   4: [Buffer.alloc(0), ALL_BYTES, randomBytes(65_536), randomBytes(MIB)],
 };
 
-describe.skipIf(!hasOtp)(otpTitle('tlsecho send and connect against an Elixir :ssl server'), () => {
+needs('escript', 'elixir').describe('tlsecho send and connect against an Elixir :ssl server', () => {
   let pki: InteropPki;
   let elixir: ElixirServer;
   const ports: Record<string, number> = {};

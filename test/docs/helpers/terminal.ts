@@ -1,5 +1,4 @@
 import { execFile as execFileCallback } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,8 +6,6 @@ import { onTestFinished } from 'vitest';
 import { makeTempDir } from '../../helpers/tmpdir.js';
 
 const execFile = promisify(execFileCallback);
-
-export const hasTmux = ['/usr/bin/tmux', '/usr/local/bin/tmux'].some((path) => existsSync(path));
 
 /** A pseudo-terminal (a tmux pane) running one command: type into it and read its screen. */
 export interface Terminal {

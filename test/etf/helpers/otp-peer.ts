@@ -1,12 +1,9 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('./etf-peer.escript', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
-
-/** True when an Erlang/OTP installation (escript) is on the PATH. */
-export const hasErlang = spawnSync('sh', ['-c', 'command -v escript'], { encoding: 'utf8' }).status === 0;
 
 type Pending = { resolve: (line: string) => void; reject: (error: Error) => void };
 

@@ -1,16 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { LinePeer, hasCommand } from './line-peer.js';
+import { LinePeer } from './line-peer.js';
 import type { InteropPki } from './pki.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
-
-/** Erlang/OTP and Elixir, as Debian's erlang-nox and elixir packages install them. */
-export const hasOtp = hasCommand('escript') && hasCommand('elixir');
-
-/** The title of a describe block that is skipped, saying what to install, when OTP is missing. */
-export function otpTitle(title: string): string {
-  return hasOtp ? title : `${title} (skipped: escript or elixir not found; install erlang-nox and elixir)`;
-}
 
 export type OtpPacket = 1 | 2 | 4 | 3 | 'raw';
 
