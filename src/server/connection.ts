@@ -529,6 +529,23 @@ export class Connection {
     if (!ok) this.#pauseIfQueueFull(written);
   }
 
+  // Replies a handler framed itself (an `exec:` child's lines, in bulk), written as they are.
+  #writeFramed(pieces: readonly Buffer[], frames: number, bytes: number): void {
+    const socket = this.#socket;
+    let ok = true;
+    if (pieces.length === 1) {
+      ok = socket.write(pieces[0]!);
+    } else {
+      socket.cork();
+      for (const piece of pieces) if (piece.length > 0) ok = socket.write(piece);
+      socket.uncork();
+    }
+    this.framesOut += frames;
+    this.bytesOut += bytes;
+    this.#lastActive = this.#host.tick;
+    if (!ok) this.#pauseIfQueueFull(bytes);
+  }
+
   #failHandler(error: unknown): void {
     if (this.#phase !== 'open') return;
     this.#busy = false;
@@ -566,6 +583,15 @@ export class Connection {
         this.#flush();
         return !this.#waitingDrain;
       },
+      sendFramed: this.#host.traceMessages
+        ? undefined
+        : (pieces, frames, bytes) => {
+            if (this.#phase === 'closed' || this.#socket.writableEnded || this.#socket.destroyed)
+              return false;
+            this.#flush();
+            this.#writeFramed(pieces, frames, bytes);
+            return !this.#waitingDrain;
+          },
       waitForDrain: () => {
         if (!this.#waitingDrain || this.#phase === 'closed') return Promise.resolve();
         return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
