@@ -3,7 +3,7 @@ import type { Decoder } from '../codec/decoder.js';
 import type { Framing } from '../codec/framing.js';
 import { FrameTooLargeError, ProtocolError } from '../errors.js';
 import { formatDuration } from '../units.js';
-import { fingerprintOfDer } from '../certs/fingerprint.js';
+import { identifyClient } from '../tls/verify.js';
 import { FrameBoundaryScanner } from './frame-scanner.js';
 import type {
   ClientIdentity,
@@ -852,18 +852,4 @@ function mergeNewest(pieces: Buffer[]): void {
     size += pieces[start]!.length;
   }
   pieces.splice(start, pieces.length - start, Buffer.concat(pieces.slice(start), size));
-}
-
-function identifyClient(socket: TLSSocket): ClientIdentity | undefined {
-  const cert = socket.getPeerCertificate();
-  if (!cert || !cert.raw) return undefined;
-  const subject = cert.subject ?? {};
-  const commonName = subject.CN;
-  return {
-    commonName: Array.isArray(commonName) ? commonName[0] : commonName,
-    subject: Object.entries(subject)
-      .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('+') : String(value)}`)
-      .join(', '),
-    fingerprint: fingerprintOfDer(cert.raw),
-  };
 }
