@@ -4,7 +4,7 @@ import type { Framing } from '../codec/framing.js';
 import { FrameTooLargeError, ProtocolError } from '../errors.js';
 import { EtfError } from '../etf/errors.js';
 import { formatDuration } from '../units.js';
-import { fingerprintOfDer } from '../certs/fingerprint.js';
+import { identifyClient } from '../tls/verify.js';
 import { FrameBoundaryScanner } from './frame-scanner.js';
 import type {
   ClientIdentity,
@@ -531,6 +531,23 @@ export class Connection {
     if (!ok) this.#pauseIfQueueFull(written);
   }
 
+  // Replies a handler framed itself (an `exec:` child's lines, in bulk), written as they are.
+  #writeFramed(pieces: readonly Buffer[], frames: number, bytes: number): void {
+    const socket = this.#socket;
+    let ok = true;
+    if (pieces.length === 1) {
+      ok = socket.write(pieces[0]!);
+    } else {
+      socket.cork();
+      for (const piece of pieces) if (piece.length > 0) ok = socket.write(piece);
+      socket.uncork();
+    }
+    this.framesOut += frames;
+    this.bytesOut += bytes;
+    this.#lastActive = this.#host.tick;
+    if (!ok) this.#pauseIfQueueFull(bytes);
+  }
+
   #failHandler(error: unknown): void {
     if (this.#phase !== 'open') return;
     this.#busy = false;
@@ -569,6 +586,15 @@ export class Connection {
         this.#flush();
         return !this.#waitingDrain;
       },
+      sendFramed: this.#host.traceMessages
+        ? undefined
+        : (pieces, frames, bytes) => {
+            if (this.#phase === 'closed' || this.#socket.writableEnded || this.#socket.destroyed)
+              return false;
+            this.#flush();
+            this.#writeFramed(pieces, frames, bytes);
+            return !this.#waitingDrain;
+          },
       waitForDrain: () => {
         if (!this.#waitingDrain || this.#phase === 'closed') return Promise.resolve();
         return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
@@ -829,18 +855,4 @@ function mergeNewest(pieces: Buffer[]): void {
     size += pieces[start]!.length;
   }
   pieces.splice(start, pieces.length - start, Buffer.concat(pieces.slice(start), size));
-}
-
-function identifyClient(socket: TLSSocket): ClientIdentity | undefined {
-  const cert = socket.getPeerCertificate();
-  if (!cert || !cert.raw) return undefined;
-  const subject = cert.subject ?? {};
-  const commonName = subject.CN;
-  return {
-    commonName: Array.isArray(commonName) ? commonName[0] : commonName,
-    subject: Object.entries(subject)
-      .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('+') : String(value)}`)
-      .join(', '),
-    fingerprint: fingerprintOfDer(cert.raw),
-  };
 }

@@ -36,6 +36,31 @@ export function summarisePeer(socket: TLSSocket, verified: boolean): PeerSummary
   };
 }
 
+/** Who a verified client certificate names, as the server's logs and handlers see it. */
+export interface ClientCertificateIdentity {
+  /** The subject common name, when it has one. */
+  commonName: string | undefined;
+  /** The subject as `CN=alice, O=example`. */
+  subject: string;
+  /** `sha256:` + 64 lowercase hex of the certificate. */
+  fingerprint: string;
+}
+
+/** The client's certificate, on the server's side of a connection; undefined when it sent none. */
+export function identifyClient(socket: TLSSocket): ClientCertificateIdentity | undefined {
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.raw) return undefined;
+  const subject = cert.subject ?? {};
+  const commonName = subject.CN;
+  return {
+    commonName: Array.isArray(commonName) ? commonName[0] : commonName,
+    subject: Object.entries(subject)
+      .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('+') : String(value)}`)
+      .join(', '),
+    fingerprint: fingerprintOfDer(cert.raw),
+  };
+}
+
 // Node links each certificate to its issuer; a self-signed root links to itself.
 function peerChain(socket: TLSSocket): Buffer[] {
   const chain: Buffer[] = [];

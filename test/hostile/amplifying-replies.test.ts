@@ -145,7 +145,10 @@ describe('exec:yes for clients that never read', () => {
             const socket = await connectTls(server.port, pki);
             try {
               const reader = new FrameReader(socket);
-              for (let i = 0; i < ROUND_TRIPS; i++) {
+              // The first reply waits for the client's shell to start: process start-up, not a round trip.
+              socket.write(frame(`honest ${client} start`));
+              await reader.until(1, 20_000);
+              for (let i = 1; i <= ROUND_TRIPS; i++) {
                 const text = `honest ${client} ${i}`;
                 const started = performance.now();
                 socket.write(frame(text));
@@ -170,11 +173,11 @@ describe('exec:yes for clients that never read', () => {
           honestP99Ms: Number(p99.toFixed(1)),
         });
         expect(server.alive()).toBe(true);
-        // Measured: 155 MiB peak, p50 8 ms, p99 340 ms (while each batch of output went out whole: 1,110 MiB
-        // and 5.5 s). The aim is 150 MiB and 50 ms; what is left is the CPU of pushing the ~800,000 one-byte
-        // replies per connection that the kernel's loopback buffers take before backpressure reaches the child.
-        expect(loaded.peak).toBeLessThan(250 * 1024 * 1024);
-        expect(p99).toBeLessThan(1000);
+        // Measured: 69-80 MiB peak, p50 4-25 ms, p99 106-137 ms on two cores shared with a load average of 16
+        // (a reply object per line: 155 MiB and p99 340 ms; each batch of output sent whole: 1,110 MiB and
+        // 5.5 s). The aim is p99 under 50 ms; what is left here is waiting for a core.
+        expect(loaded.peak).toBeLessThan(150 * 1024 * 1024);
+        expect(p99).toBeLessThan(500);
       } finally {
         for (const socket of flooders) socket.destroy();
       }

@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Decoder } from '../../codec/decoder.js';
 import type { Framing } from '../../codec/framing.js';
 import { LineDecoder } from '../../codec/line.js';
+import { LineReframer } from '../../codec/line-reframer.js';
 import { ProtocolError } from '../../errors.js';
 import { escapeControls } from '../../escape.js';
 import { describeSilentChild, SilentChildWatch, type SilenceReport } from './exec-silence.js';
@@ -34,6 +35,21 @@ const NEWLINE = Buffer.from('\n');
 // child printing tiny lines fast (`yes`) is paused within a batch of the connection's reply bound instead of
 // after a whole pipe read of them: 64 KiB of `y` lines is 32,768 replies.
 const REPLY_BATCH_BYTES = 16 * 1024;
+// All children together get about this many bytes of replies framed per turn of the event loop; the rest
+// waits for the next turn. Twenty children printing `yes` then cost each turn a fraction of a millisecond, and
+// the other connections' messages, read between turns, wait no longer than that.
+const TURN_BUDGET = 32 * 1024;
+let framedThisTurn = 0;
+let turnEnding = false;
+function spendTurn(bytes: number): void {
+  framedThisTurn += bytes;
+  if (turnEnding) return;
+  turnEnding = true;
+  setImmediate(() => {
+    framedThisTurn = 0;
+    turnEnding = false;
+  });
+}
 // What a reply costs besides its payload, for the batch size: the largest header.
 const REPLY_OVERHEAD = 4;
 
@@ -67,6 +83,8 @@ class ExecSession implements HandlerSession {
   readonly #options: ExecHandlerOptions;
   readonly #child: Child;
   readonly #decoder: Decoder;
+  // Line mode, unless messages are traced: the child's lines framed in bulk, with no object per reply.
+  readonly #reframer: LineReframer | undefined;
   readonly #exited: Promise<HandlerExit>;
   #exit: HandlerExit | undefined;
   #killTimer: NodeJS.Timeout | undefined;
@@ -88,6 +106,8 @@ class ExecSession implements HandlerSession {
     this.#options = options;
     const framing = options.connectionFraming;
     this.#decoder = options.framing === 'raw' ? framing.createDecoder() : new LineDecoder(framing.maxFrame);
+    if (options.framing === 'line' && context.sendFramed)
+      this.#reframer = new LineReframer(framing.mode, framing.maxFrame);
     // A process group of its own, so the whole pipeline the shell started can be stopped together.
     this.#child = spawn(options.command, {
       shell: true,
@@ -171,7 +191,73 @@ class ExecSession implements HandlerSession {
   }
 
   #fromChild(chunk: Buffer): void {
-    this.#decodeFromChild(chunk);
+    if (this.#reframer) {
+      this.#reframer.push(chunk);
+      this.#frameFromChild(false);
+    } else {
+      this.#decodeFromChild(chunk);
+    }
+  }
+
+  // As #decodeFromChild, with the lines framed into one buffer per batch, and one batch per turn of the event
+  // loop: a pipe read of `y` lines is 32,768 replies, and twenty children framing theirs whole in one turn
+  // kept every other connection waiting for all of it. Between batches the child's stdout is paused, so what
+  // it writes meanwhile stays in the pipe.
+  // A continuation (more of what was held back) waits for the next turn once the turn's budget is spent; what
+  // just arrived from a child that was keeping up goes out at once, so a child answering one message at a time
+  // is never queued behind the ones flooding.
+  #frameFromChild(continuation: boolean): void {
+    if (this.#closed) return;
+    if (continuation && framedThisTurn >= TURN_BUDGET) {
+      this.#yieldTurn();
+      return;
+    }
+    let framed;
+    try {
+      framed = this.#reframer!.take(REPLY_BATCH_BYTES);
+    } catch (error) {
+      this.#context.fail(error);
+      return;
+    }
+    if (framed === undefined) {
+      this.#pauseStdout(false, this.#frameMore);
+      return;
+    }
+    spendTurn(framed.bytes);
+    const ok = this.#context.sendFramed!(framed.pieces, framed.frames, framed.bytes);
+    if (!ok) {
+      this.#pauseStdout(true, this.#frameMore);
+    } else if (framed.bytes >= REPLY_BATCH_BYTES) {
+      // There may be more complete lines: the next batch after the other connections had their turn.
+      this.#yieldTurn();
+    } else {
+      this.#pauseStdout(false, this.#frameMore);
+    }
+  }
+
+  #yieldTurn(): void {
+    if (!this.#stdoutPaused) {
+      this.#stdoutPaused = true;
+      this.#child.stdout.pause();
+    }
+    setImmediate(this.#frameMore);
+  }
+
+  readonly #frameMore = (): void => this.#frameFromChild(true);
+
+  // Paused while the client is not taking replies, resumed (through `next`) once it has.
+  #pauseStdout(blocked: boolean, next: () => void): void {
+    const stdout = this.#child.stdout;
+    if (blocked) {
+      if (!this.#stdoutPaused) {
+        this.#stdoutPaused = true;
+        stdout.pause();
+      }
+      void this.#context.waitForDrain().then(next);
+    } else if (this.#stdoutPaused) {
+      this.#stdoutPaused = false;
+      stdout.resume();
+    }
   }
 
   // Sends the child's output as replies, a batch at a time, until the connection says its client is not
@@ -203,21 +289,15 @@ class ExecSession implements HandlerSession {
       return;
     }
     if (replies.length > 0 && !this.#context.send(replies)) blocked = true;
-    const stdout = this.#child.stdout;
-    if (blocked) {
-      if (!this.#stdoutPaused) {
-        this.#stdoutPaused = true;
-        stdout.pause();
-      }
-      void this.#context.waitForDrain().then(() => this.#decodeFromChild());
-    } else if (this.#stdoutPaused) {
-      this.#stdoutPaused = false;
-      stdout.resume();
-    }
+    this.#pauseStdout(blocked, () => this.#decodeFromChild());
   }
 
   // The child is gone: whatever it wrote is sent, held back or not (at most one pipe read past the bound).
   #flushDecoder(): void {
+    if (this.#reframer) {
+      this.#flushReframer(this.#reframer);
+      return;
+    }
     const replies: Buffer[] = [];
     const collect = (frame: Buffer): void => {
       replies.push(frame);
@@ -231,6 +311,19 @@ class ExecSession implements HandlerSession {
       return;
     }
     this.#send(replies);
+  }
+
+  #flushReframer(reframer: LineReframer): void {
+    const sendFramed = this.#context.sendFramed!;
+    try {
+      for (;;) {
+        const framed = reframer.take(Infinity) ?? reframer.end();
+        if (framed === undefined) return;
+        sendFramed(framed.pieces, framed.frames, framed.bytes);
+      }
+    } catch (error) {
+      this.#context.fail(error);
+    }
   }
 
   #send(replies: Buffer[]): void {

@@ -68,6 +68,11 @@ export interface SessionContext extends HandlerContext {
   finish(exit?: HandlerExit): void;
   /** The handler broke: close this connection, logged with `error`. */
   fail(error: unknown): void;
+  /**
+   * Sends `frames` replies already framed for the connection (`pieces`, written in order), with no object
+   * per reply; returns as `send` does. Absent while each message is traced (`--verbose`): use `send`.
+   */
+  sendFramed?(pieces: readonly Buffer[], frames: number, bytes: number): boolean;
 }
 
 /** A handler's per-connection state. */
