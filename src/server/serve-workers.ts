@@ -1,7 +1,7 @@
 import { fingerprintOfPem } from '../certs/fingerprint.js';
 import { useColor, type Io } from '../io.js';
 import { createLogger } from '../log/logger.js';
-import { TlsechoError } from '../errors.js';
+import { TlsechoError, UsageError } from '../errors.js';
 import type { ExitCode } from '../exit-codes.js';
 import {
   leaveCluster,
@@ -14,6 +14,7 @@ import {
 } from './cluster.js';
 import { loadServerCredentials, type ServerCredentials } from './credentials.js';
 import { serve, type ServeOptions } from './serve.js';
+import { BROADCAST_WORKERS_CONFLICT } from './defaults.js';
 import { formatAddress } from './server.js';
 
 /** `tlsecho serve --workers N`: the serve options plus the number of worker processes. */
@@ -34,6 +35,7 @@ interface WorkerSetup {
  * `--max-accepts` of its own (the primary counts across workers).
  */
 export async function serveWithWorkers(options: ServeWorkersOptions, io: Io): Promise<void> {
+  if (options.handler.trim() === 'broadcast') throw new UsageError(BROADCAST_WORKERS_CONFLICT);
   const slot = workerSlot(io.env);
   if (slot === undefined) await runPrimary(options, io);
   else await runWorker(options, slot, io);

@@ -68,6 +68,13 @@ export interface SessionContext extends HandlerContext {
   finish(exit?: HandlerExit): void;
   /** The handler broke: close this connection, logged with `error`. */
   fail(error: unknown): void;
+  /**
+   * The client is not taking what is sent to it (a broadcast receiver past its reply bound): close now,
+   * discarding the replies still queued for it, logged as `too slow` with `error`'s message.
+   */
+  abandon(error: Error): void;
+  /** Counts messages meant for this client and not sent to it; its closing summary reports them. */
+  countDropped(count: number): void;
 }
 
 /** A handler's per-connection state. */
