@@ -53,6 +53,8 @@ export function createBroadcastHandler(options: BroadcastOptions = {}): Handler 
 class Receiver {
   // Past its bound, in drop mode: messages are counted and not sent until the client has caught up.
   #behind = false;
+  // Over its bound at the last send; judged once the event loop has had a turn to write.
+  #checking = false;
 
   constructor(
     readonly context: SessionContext,
@@ -66,9 +68,25 @@ class Receiver {
       context.countDropped(1);
       return;
     }
-    // send() queues the message and says whether this client's queue is still within its bound: the
-    // message that crosses it is the last one it gets until it catches up.
-    if (context.send(frame)) return;
+    // send() queues the message and says whether this client's queue is still within its bound.
+    if (context.send(frame) || this.#checking) return;
+    // One read from a sender can hold many messages, all queued in the same turn of the event loop, before
+    // any could be written: an honest reader is over its bound then too. What tells it from a client that
+    // does not read is whether its queue has drained by the next turn (its kernel buffers took the bytes).
+    // Until then it holds at most what senders' reads of this turn brought, so memory stays bounded.
+    this.#checking = true;
+    let drained = false;
+    void context.waitForDrain().then(() => {
+      drained = true;
+    });
+    setImmediate(() => {
+      this.#checking = false;
+      if (!drained) this.#fallBehind();
+    });
+  }
+
+  #fallBehind(): void {
+    const context = this.context;
     if (this.drop) {
       this.#behind = true;
       void context.waitForDrain().then(() => {
