@@ -245,8 +245,7 @@ function serveBuilder(y: Argv) {
     .example(
       "$0 serve --handler 'exec:sed -u s/ping/pong/'",
       'one process per connection, a line per message',
-    )
-    .example('$0 serve --handler broadcast', 'each message goes to every other client (a chat hub)');
+    );
 }
 
 export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
