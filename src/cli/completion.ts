@@ -91,6 +91,7 @@ const VALUES: Record<string, [string, string][]> = {
   handler: [
     ['echo', 'reply with each message as it came'],
     ['etf-echo', 'decode an Erlang term, reply {ok, Term}'],
+    ['broadcast', 'send each message to every other client'],
     ['exec:', 'run COMMAND per connection, one line per message'],
   ],
 };

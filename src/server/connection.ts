@@ -24,6 +24,7 @@ export type CloseReason =
   | 'protocol-error'
   | 'handler-failed'
   | 'handler-exited'
+  | 'too-slow'
   | 'shutdown'
   | 'error';
 
@@ -54,6 +55,8 @@ export interface ConnectionSummary {
   durationMs: number;
   framesIn: number;
   framesOut: number;
+  /** Messages meant for this client that were not sent because it was not keeping up (`--broadcast-drop`). */
+  framesDropped: number;
   /** Framed bytes (headers included) received and sent over TLS. */
   bytesIn: number;
   bytesOut: number;
@@ -92,7 +95,7 @@ const COALESCE_LIMIT = 64 * 1024;
 // counting them made every frame larger than the limit (a 64 KiB payload and its header) stop reading by itself.
 // The bound is checked before every message, not once per chunk read: one 16 KiB TLS record holds 4,096 empty
 // frames, and a handler answering each with 64 KiB would otherwise queue 256 MiB from it.
-const REPLY_QUEUE_LIMIT = 64 * 1024;
+export const REPLY_QUEUE_LIMIT = 64 * 1024;
 // A batch of replies this many pieces (two per reply) or more, averaging under this many bytes, is copied into
 // one buffer before it is written (TLS copies the pieces of a write into one buffer anyway).
 const COALESCE_MIN_PIECES = 16;
@@ -120,6 +123,7 @@ export class Connection {
   readonly remotePort: number;
   framesIn = 0;
   framesOut = 0;
+  framesDropped = 0;
   bytesIn = 0;
   bytesOut = 0;
 
@@ -605,6 +609,11 @@ export class Connection {
         if (this.#inputFinished === undefined) this.#close('handler-exited');
       },
       fail: (error) => this.#failHandler(error),
+      // A client that takes nothing holds its queued replies until it does: drop them with the socket, now.
+      abandon: (error) => this.#close('too-slow', error, { abort: true }),
+      countDropped: (count) => {
+        this.framesDropped += count;
+      },
     };
     return context;
   }
@@ -786,6 +795,7 @@ export class Connection {
       durationMs: Date.now() - this.startedAt,
       framesIn: this.framesIn,
       framesOut: this.framesOut,
+      framesDropped: this.framesDropped,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
     };

@@ -19,3 +19,7 @@ export const SERVER_DEFAULTS = {
 export type ExecFraming = 'line' | 'raw';
 
 export const EXEC_FRAMINGS: readonly ExecFraming[] = ['line', 'raw'];
+
+/** Why `broadcast` cannot run under `--workers`: each worker process has its own clients. */
+export const BROADCAST_WORKERS_CONFLICT =
+  '--handler broadcast and --workers cannot go together: each worker process has its own clients, so a message would only reach the clients of the worker that received it';

@@ -14,12 +14,15 @@ export {
 export type { CloseReason, ConnectionInfo, ConnectionSummary, MessageTrace } from './connection.js';
 export type { HandshakeFailure, HandshakeFailureKind } from './handshake-failure.js';
 export {
+  BROADCAST_WORKERS_CONFLICT,
+  createBroadcastHandler,
   createExecHandler,
   echoHandler,
   EXEC_FRAMINGS,
   fromMessageHandler,
   loadModuleHandler,
   resolveHandler,
+  type BroadcastOptions,
   type ExecFraming,
   type ExecHandlerOptions,
   type HandlerHooks,

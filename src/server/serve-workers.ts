@@ -2,7 +2,7 @@ import { fingerprintOfPem } from '../certs/fingerprint.js';
 import { generateEphemeralServerCert } from '../certs/generate-on-demand.js';
 import { useColor, type Io } from '../io.js';
 import { createLogger } from '../log/logger.js';
-import { TlsechoError } from '../errors.js';
+import { TlsechoError, UsageError } from '../errors.js';
 import type { ExitCode } from '../exit-codes.js';
 import { superviseWorkers } from './cluster/primary.js';
 import {
@@ -15,6 +15,7 @@ import {
 import { announceEphemeralCertificate, connectLinesLogger } from './connect-lines.js';
 import { loadServerCredentials, type ServerCredentials } from './credentials.js';
 import { serve, type ServeOptions } from './serve.js';
+import { BROADCAST_WORKERS_CONFLICT } from './defaults.js';
 import { formatAddress } from './server.js';
 
 /** `tlsecho serve --workers N`: the serve options plus the number of worker processes. */
@@ -50,6 +51,7 @@ interface WorkerSetup {
  * `--max-accepts` of its own (the primary counts across workers).
  */
 export async function serveWithWorkers(options: ServeWorkersOptions, io: Io): Promise<void> {
+  if (options.handler.trim() === 'broadcast') throw new UsageError(BROADCAST_WORKERS_CONFLICT);
   const slot = workerSlot(io.env);
   if (slot === undefined) await runPrimary(options, io);
   else await runWorker(options, slot, io);

@@ -6,6 +6,7 @@ import type { MinTlsVersion } from '../tls/options.js';
 import { formatDuration } from '../units.js';
 import { announceEphemeralCertificate, connectLinesLogger } from './connect-lines.js';
 import { loadServerCredentials, type ServerCredentials } from './credentials.js';
+import type { BroadcastOptions } from './handlers/broadcast.js';
 import type { ExecFraming } from './handlers/exec.js';
 import { logServerEvents } from './server-log.js';
 import { createServer, formatAddress, SERVER_DEFAULTS, type TlsechoServer } from './server.js';
@@ -30,6 +31,8 @@ export interface ServeOptions {
   alpn?: string[];
   handler: string;
   execFraming: ExecFraming;
+  /** `--broadcast-self`, `--broadcast-drop`. */
+  broadcast?: BroadcastOptions;
   maxConnections: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
@@ -97,6 +100,7 @@ async function run(options: ServeOptions, io: Io, log: Logger, announcer: Logger
     maxFrame: options.maxFrame,
     handler: options.handler,
     execFraming: options.execFraming,
+    broadcast: options.broadcast,
     cwd: io.cwd,
     env: io.env,
     maxConnections: options.maxConnections,

@@ -14,6 +14,7 @@ const REASON_TEXT: Record<CloseReason, string> = {
   'protocol-error': 'protocol error',
   'handler-failed': 'handler failed',
   'handler-exited': 'handler exited',
+  'too-slow': 'too slow',
   shutdown: 'shutdown',
   error: 'error',
 };
@@ -140,7 +141,8 @@ function acceptedFields(info: ConnectionInfo): Record<string, unknown> {
 function describeClosed(summary: ConnectionSummary): string {
   const traffic =
     `${summary.framesIn} ${plural(summary.framesIn, 'frame')} in (${formatSize(summary.bytesIn)}), ` +
-    `${summary.framesOut} out (${formatSize(summary.bytesOut)})`;
+    `${summary.framesOut} out (${formatSize(summary.bytesOut)})` +
+    (summary.framesDropped > 0 ? `, ${summary.framesDropped} dropped` : '');
   return `${peerOf(summary.remoteAddress, summary.remotePort)} after ${formatDuration(summary.durationMs)}: ${reasonText(summary)}; ${traffic}`;
 }
 
@@ -172,6 +174,7 @@ function closedFields(summary: ConnectionSummary): Record<string, unknown> {
     durationMs: summary.durationMs,
     framesIn: summary.framesIn,
     framesOut: summary.framesOut,
+    framesDropped: summary.framesDropped,
     bytesIn: summary.bytesIn,
     bytesOut: summary.bytesOut,
   };
@@ -183,6 +186,7 @@ function closeLevel(summary: ConnectionSummary): 'error' | 'warn' | 'info' {
       return 'error';
     case 'too-large':
     case 'protocol-error':
+    case 'too-slow':
     case 'error':
       return 'warn';
     case 'handler-exited':

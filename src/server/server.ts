@@ -17,7 +17,12 @@ import {
 } from './connection.js';
 import { createAdmissionListener } from './admission.js';
 import { classifyHandshakeFailure, type HandshakeFailure } from './handshake-failure.js';
-import { resolveHandler, type ExecFraming, type HandlerSpec } from './handlers/index.js';
+import {
+  resolveHandler,
+  type BroadcastOptions,
+  type ExecFraming,
+  type HandlerSpec,
+} from './handlers/index.js';
 import {
   createProxyListener,
   proxiedPeer,
@@ -58,6 +63,8 @@ export interface ServerOptions {
   handler?: HandlerSpec;
   /** How `exec:` handlers talk to their process: one line per message (default) or raw frames. */
   execFraming?: ExecFraming;
+  /** For `broadcast`: also send each message back to its sender; drop, not disconnect, a receiver that falls behind. */
+  broadcast?: BroadcastOptions;
   /** Where module handler paths are resolved from; default the process's working directory. */
   cwd?: string;
   /** Environment of `exec:` children; default the process's. */
@@ -216,6 +223,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
         cwd: options.cwd ?? process.cwd(),
         env: options.env ?? process.env,
         execFraming: options.execFraming ?? 'line',
+        broadcast: options.broadcast,
         framing: this.framing,
         onStderr: (id, line) => this.emit('handlerOutput', { id, line }),
         onWarning: (id, message) => this.emit('handlerWarning', { id, message }),

@@ -63,6 +63,11 @@ describe('serve flags to options', () => {
     ],
     [['--json', '--verbose'], { json: true, logLevel: 'verbose' }],
     [['-q'], { logLevel: 'error' }],
+    [['--handler', 'broadcast'], { handler: 'broadcast', broadcast: { self: false, drop: false } }],
+    [
+      ['--handler', 'broadcast', '--broadcast-self', '--broadcast-drop'],
+      { handler: 'broadcast', broadcast: { self: true, drop: true } },
+    ],
   ])('%j', async (argv, expected) => {
     expect(await parseServe(argv)).toMatchObject(expected);
   });
@@ -73,6 +78,12 @@ describe('serve flags to options', () => {
     [['--cert', 'a.crt'], '--cert and --key go together: pass both or neither'],
     [['--verbose', '--quiet'], '--verbose and --quiet cannot go together'],
     [['--exec-framing', 'json'], "invalid --exec-framing 'json': expected line, raw"],
+    [['--broadcast-self'], '--broadcast-self needs --handler broadcast'],
+    [['--handler', 'echo', '--broadcast-drop'], '--broadcast-drop needs --handler broadcast'],
+    [
+      ['--handler', 'broadcast', '--workers', '2'],
+      '--handler broadcast and --workers cannot go together: each worker process has its own clients, so a message would only reach the clients of the worker that received it',
+    ],
   ])('refuses %j', async (argv, message) => {
     await expectUsageError(parseServe(argv), message);
   });
@@ -253,6 +264,19 @@ describe('tlsecho serve (child process)', () => {
     socket.end(frame('secret'));
     expect(texts(await reader.end())).toEqual(['secret']);
     expect((await server.result).code).toBe(0);
+  });
+
+  test('--handler broadcast with --workers is a one-line usage error (exit 2) saying why', async () => {
+    const result = await runCli(['serve', '--port', '0', '--handler', 'broadcast', '--workers', '2'], {
+      cwd: await makeTempDir(),
+    });
+    expect(result.code).toBe(ExitCode.USAGE);
+    expect(result.stdout).toBe('');
+    // The reason on one line, then the hint every usage error carries.
+    expect(result.stderr).toBe(
+      'tlsecho: --handler broadcast and --workers cannot go together: each worker process has its own clients, so a message would only reach the clients of the worker that received it\n' +
+        "hint: see 'tlsecho serve --help'\n",
+    );
   });
 
   test('a handler module that does not exist is exit 3 before anything listens', async () => {

@@ -121,11 +121,12 @@ describe('bash completion', () => {
   });
 
   // Before: `serve --handler <Tab>` was offered the option names, and bash filled in their common `-`.
-  test('tlsecho serve --handler <Tab> offers echo, etf-echo, exec: and the files here, never an option', async () => {
+  test('tlsecho serve --handler <Tab> offers broadcast, echo, etf-echo, exec: and the files here, never an option', async () => {
     const dir = await makeTempDir('tlsecho-completion-cwd-');
     await writeFile(join(dir, 'upper.js'), 'export default (m) => m;\n');
     await mkdir(join(dir, 'handlers'));
     expect(await bashCompletions('tlsecho serve --handler ', { cwd: dir })).toEqual([
+      'broadcast',
       'echo',
       'etf-echo',
       'exec:',

@@ -2,7 +2,12 @@ import type { Argv, CommandModule } from 'yargs';
 import type { PacketMode } from '../../codec/limits.js';
 import { UsageError } from '../../errors.js';
 import { parseWorkers } from '../workers-option.js';
-import { EXEC_FRAMINGS, SERVER_DEFAULTS, type ExecFraming } from '../../server/defaults.js';
+import {
+  BROADCAST_WORKERS_CONFLICT,
+  EXEC_FRAMINGS,
+  SERVER_DEFAULTS,
+  type ExecFraming,
+} from '../../server/defaults.js';
 import type { ServeOptions } from '../../server/serve.js';
 import type { MinTlsVersion } from '../../tls/options.js';
 import type { Io } from '../../io.js';
@@ -36,6 +41,8 @@ export interface ServeArgs {
   clientCa?: string;
   handler: string;
   execFraming: ExecFraming;
+  broadcastSelf: boolean;
+  broadcastDrop: boolean;
   maxConnections: number;
   handshakeTimeout: number;
   idleTimeout: number;
@@ -66,6 +73,10 @@ export function toServeOptions(argv: ServeArgs): ServeOptions {
     alpn: argv.alpn,
     handler: argv.handler,
     execFraming: argv.execFraming,
+    broadcast:
+      argv.handler.trim() === 'broadcast'
+        ? { self: argv.broadcastSelf, drop: argv.broadcastDrop }
+        : undefined,
     maxConnections: argv.maxConnections,
     handshakeTimeoutMs: argv.handshakeTimeout,
     idleTimeoutMs: argv.idleTimeout,
@@ -129,7 +140,7 @@ function serveBuilder(y: Argv) {
       type: 'string',
       default: 'echo',
       describe:
-        'echo, etf-echo (Erlang terms: replies {ok, Term}), exec:COMMAND (one process per connection), or a module such as ./handler.js',
+        'echo, etf-echo (Erlang terms: replies {ok, Term}), broadcast (each message to every other client), exec:COMMAND (one process per connection), or a module such as ./handler.js',
       group: HANDLER_GROUP,
     })
     .option('exec-framing', {
@@ -137,6 +148,19 @@ function serveBuilder(y: Argv) {
       choices: EXEC_FRAMINGS,
       default: 'line',
       describe: 'exec: one line per message on stdin/stdout, or raw frames both ways',
+      group: HANDLER_GROUP,
+    })
+    .option('broadcast-self', {
+      type: 'boolean',
+      default: false,
+      describe: 'broadcast: send each message back to its sender too',
+      group: HANDLER_GROUP,
+    })
+    .option('broadcast-drop', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'broadcast: drop (and count) messages for a client more than 64 KiB behind, instead of disconnecting it',
       group: HANDLER_GROUP,
     })
     .option('max-connections', {
@@ -207,6 +231,11 @@ function serveBuilder(y: Argv) {
     .check((argv) => {
       if (argv['key-passphrase-file'] !== undefined && argv.key === undefined) {
         throw new UsageError('--key-passphrase-file needs --key');
+      }
+      const broadcast = argv.handler.trim() === 'broadcast';
+      if (broadcast && argv.workers !== undefined) throw new UsageError(BROADCAST_WORKERS_CONFLICT);
+      for (const flag of ['broadcast-self', 'broadcast-drop'] as const) {
+        if (argv[flag] && !broadcast) throw new UsageError(`--${flag} needs --handler broadcast`);
       }
       return true;
     })

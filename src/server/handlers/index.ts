@@ -1,5 +1,6 @@
 import type { Framing } from '../../codec/framing.js';
 import { UsageError } from '../../errors.js';
+import { createBroadcastHandler, type BroadcastOptions } from './broadcast.js';
 import { echoHandler } from './echo.js';
 import { createEtfEchoHandler } from './etf-echo.js';
 import { createExecHandler, type ExecFraming } from './exec.js';
@@ -7,6 +8,7 @@ import { fromMessageHandler } from './message-handler.js';
 import { loadModuleHandler, looksLikeModulePath } from './module.js';
 import type { Handler, MessageHandler } from './types.js';
 
+export { BROADCAST_WORKERS_CONFLICT, createBroadcastHandler, type BroadcastOptions } from './broadcast.js';
 export { echoHandler } from './echo.js';
 export { createEtfEchoHandler } from './etf-echo.js';
 export { createExecHandler, EXEC_FRAMINGS, type ExecFraming, type ExecHandlerOptions } from './exec.js';
@@ -14,7 +16,7 @@ export { fromMessageHandler, type HandlerHooks } from './message-handler.js';
 export { loadModuleHandler } from './module.js';
 export type * from './types.js';
 
-/** `echo`, `etf-echo`, `exec:CMD`, a module path, a message function, or a ready Handler. */
+/** `echo`, `etf-echo`, `broadcast`, `exec:CMD`, a module path, a message function, or a ready Handler. */
 export type HandlerSpec = string | MessageHandler | Handler;
 
 interface ResolveHandlerOptions {
@@ -22,6 +24,8 @@ interface ResolveHandlerOptions {
   env: Record<string, string | undefined>;
   execFraming: ExecFraming;
   framing: Framing;
+  /** How `broadcast` treats the sender and receivers that fall behind. */
+  broadcast?: BroadcastOptions;
   onStderr?: (id: number, line: string) => void;
   onWarning?: (id: number, message: string) => void;
 }
@@ -35,6 +39,7 @@ export async function resolveHandler(spec: HandlerSpec, options: ResolveHandlerO
   const text = spec.trim();
   if (text === 'echo') return echoHandler;
   if (text === 'etf-echo') return createEtfEchoHandler(options.framing.maxFrame);
+  if (text === 'broadcast') return createBroadcastHandler(options.broadcast);
   if (text.startsWith(EXEC_PREFIX)) {
     const command = text.slice(EXEC_PREFIX.length).trim();
     if (command === '') throw new UsageError("invalid handler 'exec:': name a command, e.g. exec:cat");
@@ -49,6 +54,6 @@ export async function resolveHandler(spec: HandlerSpec, options: ResolveHandlerO
   }
   if (looksLikeModulePath(text)) return loadModuleHandler(text, options.cwd);
   throw new UsageError(
-    `unknown handler '${spec}': use echo, etf-echo, exec:COMMAND, or a module path such as ./handler.js`,
+    `unknown handler '${spec}': use echo, etf-echo, broadcast, exec:COMMAND, or a module path such as ./handler.js`,
   );
 }

@@ -73,6 +73,13 @@ export interface SessionContext extends HandlerContext {
    * per reply; returns as `send` does. Absent while each message is traced (`--verbose`): use `send`.
    */
   sendFramed?(pieces: readonly Buffer[], frames: number, bytes: number): boolean;
+  /**
+   * The client is not taking what is sent to it (a broadcast receiver past its reply bound): close now,
+   * discarding the replies still queued for it, logged as `too slow` with `error`'s message.
+   */
+  abandon(error: Error): void;
+  /** Counts messages meant for this client and not sent to it; its closing summary reports them. */
+  countDropped(count: number): void;
 }
 
 /** A handler's per-connection state. */
