@@ -66,7 +66,25 @@ export function withTlsPolicyOptions<T>(y: Argv<T>) {
 
 /** How a client decides to trust a server, and how it proves who it is. */
 export function withClientTlsOptions<T>(y: Argv<T>) {
-  return withTlsPolicyOptions(y)
+  return withServerTrustOptions(withTlsPolicyOptions(y))
+    .option('cert', { type: 'string', describe: 'client certificate file, for mutual TLS', group: TLS_GROUP })
+    .option('key', { type: 'string', describe: 'client private key file, for mutual TLS', group: TLS_GROUP })
+    .option('key-passphrase-file', {
+      type: 'string',
+      describe: 'file holding the passphrase of an encrypted --key',
+      group: TLS_GROUP,
+    })
+    .check((argv) => {
+      if ((argv.cert === undefined) !== (argv.key === undefined)) {
+        return '--cert and --key go together: pass both or neither';
+      }
+      return true;
+    });
+}
+
+/** How a client decides to trust a server: `--ca`, `--pin`, `--insecure`, `--servername`. */
+export function withServerTrustOptions<T>(y: Argv<T>) {
+  return y
     .option('ca', {
       type: 'string',
       array: true,
@@ -90,20 +108,7 @@ export function withClientTlsOptions<T>(y: Argv<T>) {
       describe: 'host name for SNI and verification (default: the target host)',
       group: TLS_GROUP,
     })
-    .option('cert', { type: 'string', describe: 'client certificate file, for mutual TLS', group: TLS_GROUP })
-    .option('key', { type: 'string', describe: 'client private key file, for mutual TLS', group: TLS_GROUP })
-    .option('key-passphrase-file', {
-      type: 'string',
-      describe: 'file holding the passphrase of an encrypted --key',
-      group: TLS_GROUP,
-    })
-    .conflicts('insecure', 'pin')
-    .check((argv) => {
-      if ((argv.cert === undefined) !== (argv.key === undefined)) {
-        return '--cert and --key go together: pass both or neither';
-      }
-      return true;
-    });
+    .conflicts('insecure', 'pin');
 }
 
 /** `--json` for machine-readable output. */

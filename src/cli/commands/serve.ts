@@ -231,7 +231,7 @@ export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
       await serve(options, io);
     } else {
       const { serveWithWorkers } = await import('../../server/serve-workers.js');
-      await serveWithWorkers({ ...options, workers: argv.workers }, io);
+      await serveWithWorkers({ ...options, handler: argv.handler, workers: argv.workers }, io);
     }
   },
 });
