@@ -34,6 +34,8 @@ test('the page has every section the manual promises, in order', () => {
     'TLSECHO CONNECT',
     'TLSECHO SEND',
     'TLSECHO BENCH',
+    'TLSECHO PROXY',
+    'TLSECHO REPLAY',
     'TLSECHO COMPLETION',
     'GLOBAL OPTIONS',
     'FRAMING',

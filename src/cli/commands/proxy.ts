@@ -247,11 +247,11 @@ function proxyBuilder(y: Argv) {
       'clients connect to :7001; every frame is shown',
     )
     .example(
-      '$0 proxy -l 7001 localhost:7000 --ca certs/ca.crt --record session.jsonl',
+      '$0 proxy -l 7001 localhost:7000 --ca ca.crt --record s.jsonl',
       'also record the frames, for tlsecho replay',
     )
     .example(
-      '$0 proxy -l 7001 --packet line --upstream-packet 4 host:7000 --ca ca.crt',
+      '$0 proxy -l 7001 --packet line --upstream-packet 4 host:7000',
       'line clients, a {packet,4} service',
     );
 }
