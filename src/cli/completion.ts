@@ -130,6 +130,10 @@ const FILE_OPTIONS = new Set([
   'ca-cert',
   'ca-key',
   'handler',
+  'record',
+  'upstream-cert',
+  'upstream-key',
+  'upstream-key-passphrase-file',
 ]);
 const DIRECTORY_OPTIONS = new Set(['out', 'issuer']);
 

@@ -5,7 +5,7 @@ import { parseDuration, parseSize } from '../units.js';
 
 // Shared flag groups: each command composes the ones it needs, so a flag means the same everywhere.
 
-const FRAMING_GROUP = 'Framing:';
+export const FRAMING_GROUP = 'Framing:';
 export const TLS_GROUP = 'TLS:';
 export const OUTPUT_GROUP = 'Output:';
 
@@ -66,7 +66,20 @@ export function withTlsPolicyOptions<T>(y: Argv<T>) {
 
 /** How a client decides to trust a server, and how it proves who it is. */
 export function withClientTlsOptions<T>(y: Argv<T>) {
-  return withTlsPolicyOptions(y)
+  return withServerTrustOptions(withTlsPolicyOptions(y))
+    .option('cert', { type: 'string', describe: 'client certificate file, for mutual TLS', group: TLS_GROUP })
+    .option('key', { type: 'string', describe: 'client private key file, for mutual TLS', group: TLS_GROUP })
+    .option('key-passphrase-file', {
+      type: 'string',
+      describe: 'file holding the passphrase of an encrypted --key',
+      group: TLS_GROUP,
+    })
+    .check(certKeyPairRule);
+}
+
+/** How a client decides to trust a server: `--ca`, `--pin`, `--insecure`, `--servername`. */
+export function withServerTrustOptions<T>(y: Argv<T>) {
+  return y
     .option('ca', {
       type: 'string',
       array: true,
@@ -90,15 +103,7 @@ export function withClientTlsOptions<T>(y: Argv<T>) {
       describe: 'host name for SNI and verification (default: the target host)',
       group: TLS_GROUP,
     })
-    .option('cert', { type: 'string', describe: 'client certificate file, for mutual TLS', group: TLS_GROUP })
-    .option('key', { type: 'string', describe: 'client private key file, for mutual TLS', group: TLS_GROUP })
-    .option('key-passphrase-file', {
-      type: 'string',
-      describe: 'file holding the passphrase of an encrypted --key',
-      group: TLS_GROUP,
-    })
-    .conflicts('insecure', 'pin')
-    .check(certKeyPairRule);
+    .conflicts('insecure', 'pin');
 }
 
 /** The `.check()` of every command that takes `--cert` and `--key`: both or neither (see checkCertKeyPair). */

@@ -13,13 +13,15 @@ export function checkReply(
   index: number,
   expected: Buffer,
   got: Buffer,
-  source: 'expect' | 'echo',
+  source: 'expect' | 'echo' | 'recording',
 ): MismatchError | undefined {
   if (expected.equals(got)) return undefined;
   const what =
     source === 'echo'
       ? `reply ${index} is not an echo of message ${index}`
-      : `reply ${index} differs from --expect`;
+      : source === 'recording'
+        ? `reply ${index} differs from the recording`
+        : `reply ${index} differs from --expect`;
   const at = firstDifference(expected, got);
   return new MismatchError(
     `${what}: expected ${showBytes(expected)} but got ${showBytes(got)} (first difference at byte ${at})`,

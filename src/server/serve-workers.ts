@@ -20,6 +20,8 @@ import { formatAddress } from './server.js';
 
 /** `tlsecho serve --workers N`: the serve options plus the number of worker processes. */
 export interface ServeWorkersOptions extends ServeOptions {
+  /** Workers run the handler named on the command line: a spec each process can load. */
+  handler: string;
   workers: number;
   /**
    * The script and arguments each worker runs: the command that started the primary, so that every

@@ -8,6 +8,7 @@ import { announceEphemeralCertificate, connectLinesLogger } from './connect-line
 import { loadServerCredentials, type ServerCredentials } from './credentials.js';
 import type { BroadcastOptions } from './handlers/broadcast.js';
 import type { ExecFraming } from './handlers/exec.js';
+import type { Handler } from './handlers/types.js';
 import { logServerEvents } from './server-log.js';
 import { createServer, formatAddress, SERVER_DEFAULTS, type TlsechoServer } from './server.js';
 
@@ -29,7 +30,8 @@ export interface ServeOptions {
   clientCa?: string;
   minTls: MinTlsVersion;
   alpn?: string[];
-  handler: string;
+  /** A handler spec as `--handler` takes it, or a Handler object (the proxy's relay). */
+  handler: string | Handler;
   execFraming: ExecFraming;
   /** `--broadcast-self`, `--broadcast-drop`. */
   broadcast?: BroadcastOptions;
@@ -58,6 +60,8 @@ export interface ServeOptions {
   announceWhenQuiet?: boolean;
   /** Called with the server before it listens, to subscribe to its events. */
   onServer?: (server: TlsechoServer) => void;
+  /** Log here instead of a logger of serve's own, so a caller's lines (the proxy's) share its stream and order. */
+  logger?: Logger;
 }
 
 /**
@@ -66,13 +70,7 @@ export interface ServeOptions {
  * rejects with a typed error when the server cannot start.
  */
 export async function serve(options: ServeOptions, io: Io): Promise<void> {
-  const log = createLogger(io.stderr, {
-    json: options.json,
-    level: options.logLevel,
-    color: useColor(io, { json: options.json, color: options.color }),
-    base: options.logBase,
-    coalesceMs: options.logCoalesceMs ?? LOG_COALESCE_MS,
-  });
+  const log = options.logger ?? createServeLogger(options, io);
   // However the process ends, lines held back for the next write still reach stderr.
   const stopFlushingAtExit = io.onExit(() => log.flush());
   const announcer = options.announceWhenQuiet === false ? log : connectLinesLogger(log, io, options);
@@ -82,6 +80,20 @@ export async function serve(options: ServeOptions, io: Io): Promise<void> {
     log.flush();
     stopFlushingAtExit();
   }
+}
+
+/** The logger `serve` writes with: stderr, per-connection lines coalesced (see LOG_COALESCE_MS). */
+export function createServeLogger(
+  options: Pick<ServeOptions, 'json' | 'logLevel' | 'color' | 'logBase' | 'logCoalesceMs'>,
+  io: Io,
+): Logger {
+  return createLogger(io.stderr, {
+    json: options.json,
+    level: options.logLevel,
+    color: useColor(io, { json: options.json, color: options.color }),
+    base: options.logBase,
+    coalesceMs: options.logCoalesceMs ?? LOG_COALESCE_MS,
+  });
 }
 
 async function run(options: ServeOptions, io: Io, log: Logger, announcer: Logger): Promise<void> {

@@ -46,7 +46,16 @@ describe('every option --help lists is documented, and no other', () => {
   });
 
   test('the commands are the ones tlsecho --help lists', () => {
-    expect(commands).toEqual(['gencert', 'serve', 'connect', 'send', 'bench', 'completion']);
+    expect(commands).toEqual([
+      'gencert',
+      'serve',
+      'connect',
+      'send',
+      'bench',
+      'proxy',
+      'replay',
+      'completion',
+    ]);
     const manCommands = [...man.keys()].filter((title) => title.startsWith('TLSECHO '));
     expect(manCommands).toEqual(commands.map((command) => `TLSECHO ${command.toUpperCase()}`));
     const readmeCommands = [...readme.keys()].filter((heading) => heading.startsWith('tlsecho '));
@@ -61,16 +70,19 @@ describe('every option --help lists is documented, and no other', () => {
     expect(describeDifference(globalOptions, inReadme), 'README "Options of every command"').toBe('');
   });
 
-  test.each(['gencert', 'serve', 'connect', 'send', 'bench', 'completion'])('tlsecho %s', async (command) => {
-    const declared = helpOptions(await helpText([command]));
-    for (const name of globalOptions) declared.delete(name);
-    if (command !== 'completion') expect(declared.size).toBeGreaterThan(0);
+  test.each(['gencert', 'serve', 'connect', 'send', 'bench', 'proxy', 'replay', 'completion'])(
+    'tlsecho %s',
+    async (command) => {
+      const declared = helpOptions(await helpText([command]));
+      for (const name of globalOptions) declared.delete(name);
+      if (command !== 'completion') expect(declared.size).toBeGreaterThan(0);
 
-    const inMan = manOptions(man.get(`TLSECHO ${command.toUpperCase()}`) ?? []);
-    expect(describeDifference(declared, inMan), `man page, TLSECHO ${command.toUpperCase()}`).toBe('');
-    const inReadme = readmeOptions(readme.get(`tlsecho ${command}`) ?? []);
-    expect(describeDifference(declared, inReadme), `README reference, tlsecho ${command}`).toBe('');
-  });
+      const inMan = manOptions(man.get(`TLSECHO ${command.toUpperCase()}`) ?? []);
+      expect(describeDifference(declared, inMan), `man page, TLSECHO ${command.toUpperCase()}`).toBe('');
+      const inReadme = readmeOptions(readme.get(`tlsecho ${command}`) ?? []);
+      expect(describeDifference(declared, inReadme), `README reference, tlsecho ${command}`).toBe('');
+    },
+  );
 });
 
 test('the difference names the missing and the extra option', () => {

@@ -16,7 +16,7 @@ import {
 import { logicalLines, tlsechoCommands } from './helpers/shell-words.js';
 
 const reference = collectReference();
-const COMMANDS = ['gencert', 'serve', 'connect', 'send', 'bench'];
+const COMMANDS = ['gencert', 'serve', 'connect', 'send', 'bench', 'proxy', 'replay'];
 
 describe('every command --help: a one-line purpose, grouped options, 2 to 4 examples', () => {
   let globalOptions: Set<string>;

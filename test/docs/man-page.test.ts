@@ -35,6 +35,8 @@ test('the page has every section the manual promises, in order', () => {
     'TLSECHO CONNECT',
     'TLSECHO SEND',
     'TLSECHO BENCH',
+    'TLSECHO PROXY',
+    'TLSECHO REPLAY',
     'TLSECHO COMPLETION',
     'GLOBAL OPTIONS',
     'FRAMING',

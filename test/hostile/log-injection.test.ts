@@ -80,6 +80,7 @@ describe('the text log escapes what a peer chose', () => {
       framesOut: 0,
       bytesIn: 9,
       bytesOut: 0,
+      framesDropped: 0,
     };
     server.emit('disconnect', summary);
     expect(lines).toHaveLength(1);

@@ -53,7 +53,8 @@ export interface ClientArgs {
   color?: boolean;
 }
 
-export function withClientOptions<T>(y: Argv<T>) {
+/** Where to connect and how to trust it: what every client command takes (`connect`, `send`, `replay`). */
+export function withClientConnectionOptions<T>(y: Argv<T>) {
   // `--ca ca.crt hello` must not read `hello` as a second CA: repeatable flags take one value each time.
   return withClientTlsOptions(withFramingOptions(y.parserConfiguration({ 'greedy-arrays': false })))
     .option('max-tls', {
@@ -93,7 +94,12 @@ export function withClientOptions<T>(y: Argv<T>) {
       choices: PROXY_HEADER_VERSIONS,
       describe: PROXY_HEADER_HELP,
       group: CONNECTION_GROUP,
-    })
+    });
+}
+
+/** Flags for a client that sends and prints messages (`connect`, `send`): how to connect, then input and output. */
+export function withClientOptions<T>(y: Argv<T>) {
+  return withClientConnectionOptions(y)
     .option('null', {
       type: 'boolean',
 

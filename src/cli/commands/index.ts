@@ -3,6 +3,8 @@ import type { Io } from '../../io.js';
 import { benchCommand } from './bench.js';
 import { connectCommand } from './connect.js';
 import { gencertCommand } from './gencert.js';
+import { proxyCommand } from './proxy.js';
+import { replayCommand } from './replay.js';
 import { sendCommand } from './send.js';
 import { serveCommand } from './serve.js';
 
@@ -18,5 +20,7 @@ export function allCommands(io: Io): CommandModule<object, never>[] {
     connectCommand(io),
     sendCommand(io),
     benchCommand(io),
+    proxyCommand(io),
+    replayCommand(io),
   ] as CommandModule<object, never>[];
 }

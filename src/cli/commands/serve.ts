@@ -265,7 +265,7 @@ export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
       // Each worker runs this same command line again, and finds out from its environment that it is one.
       const [, script, ...args] = process.argv;
       await serveWithWorkers(
-        { ...options, workers: argv.workers, workerExec: script!, workerArgs: args },
+        { ...options, handler: argv.handler, workers: argv.workers, workerExec: script!, workerArgs: args },
         io,
       );
     }
