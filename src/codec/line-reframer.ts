@@ -211,7 +211,7 @@ export class LineReframer {
   }
 
   #fail(length: number): void {
-    this.#failed = new FrameTooLargeError(length, this.maxFrame);
+    this.#failed = new FrameTooLargeError(length, this.maxFrame, 'line');
     this.#partial.clear();
     this.#chunks = [];
     this.#offset = 0;

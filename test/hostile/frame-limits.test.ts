@@ -146,7 +146,7 @@ describe('line mode', () => {
     expect(received).toBe('honest\n');
     expect(logged.reason).toBe('too-large');
     expect(closeMs).toBeLessThan(AT_ONCE_MS);
-    expect(logged.msg).toContain('above the 1024-byte maximum');
+    expect(logged.msg).toContain('a line longer than the 1024-byte maximum');
   });
 });
 

@@ -44,13 +44,13 @@ describe('gencert --host with an IP address', () => {
     [' , ', 'tlsecho: no host names given: pass at least one --host (a DNS name or an IP address)'],
     ['fe80::1%eth0', "tlsecho: invalid host 'fe80::1%eth0': a zone index (%eth0) cannot go in a certificate"],
     ['::ffff:1.2.3', "tlsecho: invalid host '::ffff:1.2.3': not a DNS name or an IP address"],
-  ])('--host %j: exit 2, one line naming it, no file written', async (host, line) => {
+  ])('--host %j: exit 2, one line naming it and the usage hint, no file written', async (host, line) => {
     const cwd = await makeTempDir();
     const r = await runCli(['gencert', '--host', host], { cwd });
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
       code: 2,
       stdout: '',
-      stderr: `${line}\n`,
+      stderr: `${line}\nhint: see 'tlsecho gencert --help'\n`,
     });
     expect(await readdir(cwd)).toEqual([]);
   });

@@ -42,7 +42,9 @@ const MISBEHAVIOURS: Misbehaviour[] = [
   {
     name: 'garbage (an HTTP error page) instead of a frame',
     act: (socket) => socket.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'),
-    reason: /^peer declared a 1213486160-byte frame, above the 8388608-byte maximum$/,
+    // The header bytes are "HTTP": the message says it looks like unframed text.
+    reason:
+      /^peer declared a 1213486160-byte frame, above the 8388608-byte maximum; its 4 header bytes read "HTTP", which looks like unframed text/,
   },
   {
     name: 'a close in the middle of a frame',
