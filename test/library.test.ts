@@ -57,3 +57,32 @@ test.each([
     expect.stringMatching(/^127\.0\.0\.1:\d+$/),
   ]);
 });
+
+// What connections share with the server (handler, clock, closing hook) is the server's own business: a
+// library user sees what they can call, and cannot swap the certificate clients were told to pin.
+test('the server exposes no connection internals and a read-only certificate', async () => {
+  const server = createServer({ host: '127.0.0.1', port: 0 });
+  await server.listen();
+  onTestFinished(() => server.close(0));
+  for (const internal of [
+    'handler',
+    'tick',
+    'traceMessages',
+    'traceMessage',
+    'connectionClosed',
+    'framing',
+  ]) {
+    expect(internal in server, internal).toBe(false);
+  }
+  expect(server.handlerName).toBe('echo');
+  const certificate = server.certificate!;
+  expect(() => {
+    // @ts-expect-error certificate is read-only
+    server.certificate = { certPem: '', fingerprint: 'sha256:forged', ephemeral: false };
+  }).toThrow(TypeError);
+  expect(() => {
+    (certificate as { fingerprint: string }).fingerprint = 'sha256:forged';
+  }).toThrow(TypeError);
+  expect(server.certificate).toBe(certificate);
+  expect(server.certificate!.fingerprint).toMatch(/^sha256:/);
+});

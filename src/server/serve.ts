@@ -181,12 +181,12 @@ function announce(
   }
   const mtls = credentials.clientCa !== undefined ? ', client certificates required' : '';
   const proxy = options.proxyProtocol ? ', PROXY protocol header required' : '';
-  always.info(`listening on ${bound} (packet ${options.packet}, ${server.handler.name}${mtls}${proxy})`, {
+  always.info(`listening on ${bound} (packet ${options.packet}, ${server.handlerName}${mtls}${proxy})`, {
     event: 'listening',
     address: address.address,
     port: address.port,
     packet: options.packet,
-    handler: server.handler.name,
+    handler: server.handlerName,
     clientCertificates: credentials.clientCa !== undefined,
     fingerprint: certificate.fingerprint,
   });

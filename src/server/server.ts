@@ -146,15 +146,14 @@ export interface ServerEvents {
  * A framed TLS server: one handler session per connection, each connection independent of the others.
  * Create with `createServer`, then `await listen()`.
  */
-export class TlsechoServer extends EventEmitter<ServerEvents> implements ConnectionHost {
+export class TlsechoServer extends EventEmitter<ServerEvents> {
   readonly options: Readonly<ServerOptions>;
-  readonly framing: Framing;
-  handler!: Handler;
-  certificate: ServerCertificate | undefined;
-  tick = 0;
-  traceMessages: boolean;
-  readonly drainTimeoutMs: number;
 
+  readonly #framing: Framing;
+  #certificate: ServerCertificate | undefined;
+  // What connections share with the server, built by listen(): a plain object, not the server itself, so
+  // the handler, the clock and the closing hook are no part of the public surface and no user can change them.
+  #host: ServerHost | undefined;
   #tls: TlsServer | undefined;
   // The socket that listens: the TLS server itself, or with proxyProtocol the TCP server in front of it.
   #listener: NetServer | undefined;
@@ -185,13 +184,21 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
     super();
     this.options = { ...options };
     const packet = options.packet ?? SERVER_DEFAULTS.packet;
-    this.framing = createFraming(packet, options.maxFrame ?? defaultMaxFrame(packet));
-    this.traceMessages = options.traceMessages ?? false;
-    this.drainTimeoutMs = options.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs;
+    this.#framing = createFraming(packet, options.maxFrame ?? defaultMaxFrame(packet));
     checkLimit('maxConnections', options.maxConnections, 1);
     checkLimit('handshakeTimeoutMs', options.handshakeTimeoutMs, 1);
     checkLimit('idleTimeoutMs', options.idleTimeoutMs, 1);
     checkLimit('drainTimeoutMs', options.drainTimeoutMs, 0);
+  }
+
+  /** The certificate the server presents (its fingerprint, for clients to pin), once `listen()` resolved. */
+  get certificate(): ServerCertificate | undefined {
+    return this.#certificate;
+  }
+
+  /** The handler's name as logs show it (`echo`, `exec: CMD`, a module path), once `listen()` resolved. */
+  get handlerName(): string | undefined {
+    return this.#host?.handler.name;
   }
 
   /** Open connections. */
@@ -224,14 +231,14 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
         env: options.env ?? process.env,
         execFraming: options.execFraming ?? 'line',
         broadcast: options.broadcast,
-        framing: this.framing,
+        framing: this.#framing,
         onStderr: (id, line) => this.emit('handlerOutput', { id, line }),
         onWarning: (id, message) => this.emit('handlerWarning', { id, message }),
       }),
-      this.#certificate(),
+      this.#loadCertificate(),
     ]);
-    this.handler = handler;
-    this.certificate = certificate;
+    this.#certificate = Object.freeze(certificate);
+    this.#host = this.#createHost(handler);
     const tlsOptions = buildServerTlsOptions({
       cert: certificate.certPem,
       key: options.key ?? this.#ephemeralKey!,
@@ -364,13 +371,23 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
     return closing;
   }
 
-  // --- ConnectionHost ---
-
-  traceMessage(trace: MessageTrace): void {
-    this.emit('message', trace);
+  #createHost(handler: Handler): ServerHost {
+    return {
+      framing: this.#framing,
+      handler,
+      traceMessages: this.options.traceMessages ?? false,
+      tick: 0,
+      drainTimeoutMs: this.options.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs,
+      traceMessage: (trace: MessageTrace) => {
+        this.emit('message', trace);
+      },
+      connectionClosed: (connection: Connection, summary: ConnectionSummary) => {
+        this.#connectionClosed(connection, summary);
+      },
+    };
   }
 
-  connectionClosed(connection: Connection, summary: ConnectionSummary): void {
+  #connectionClosed(connection: Connection, summary: ConnectionSummary): void {
     this.#connections.delete(connection);
     const stats = this.#stats;
     stats.closed += 1;
@@ -405,7 +422,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
 
   #ephemeralKey: string | undefined;
 
-  async #certificate(): Promise<ServerCertificate> {
+  async #loadCertificate(): Promise<ServerCertificate> {
     const { cert, key } = this.options;
     if (cert !== undefined && key !== undefined) {
       return { certPem: cert, fingerprint: fingerprintOfPem(cert), ephemeral: false };
@@ -422,7 +439,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
       socket.destroy();
       return;
     }
-    const connection = new Connection(this.#nextId++, socket, this, {
+    const connection = new Connection(this.#nextId++, socket, this.#host!, {
       identifyClient,
       peer: proxiedPeer(socket) ?? knownPeer(socket),
     });
@@ -445,11 +462,15 @@ export class TlsechoServer extends EventEmitter<ServerEvents> implements Connect
   }
 
   #sweep(): void {
-    this.tick += 1;
-    const { tick } = this;
+    const host = this.#host!;
+    host.tick += 1;
+    const { tick } = host;
     for (const connection of this.#connections) connection.sweep(tick, this.#idleTicks, this.#graceTicks);
   }
 }
+
+// The server's side of ConnectionHost: connections read it, only the server writes it (the sweep advances tick).
+type ServerHost = { -readonly [K in keyof ConnectionHost]: ConnectionHost[K] };
 
 const kSockets = Symbol('tlsecho.sockets');
 type TrackedSocket = Socket & { [kSockets]?: Set<Socket> };
