@@ -7,12 +7,13 @@ import {
   type ProxyHeader,
   type ProxyHeaderParserOptions,
   type ProxyHeaderResult,
-} from '../proxy-protocol/parse.js';
+} from './parse.js';
 import { formatDuration } from '../units.js';
 
-// The encoders are not the server's alone (clients and the bench send headers): they live in
-// src/proxy-protocol/encode.ts, and are re-exported here for the server's modules and the library API.
-export { encodeProxyHeaderV1, encodeProxyHeaderV2, type ProxiedAddresses } from '../proxy-protocol/encode.js';
+// The PROXY protocol's receiver on a socket, after HAProxy's specification (section numbers refer to it):
+// https://www.haproxy.org/download/2.9/doc/proxy-protocol.txt
+// The server's TCP listener in front of the TLS server (src/server/proxy-listener.ts) reads each
+// connection's header with it before the handshake; parse.ts turns the bytes into the header.
 
 /** At least 3 s, to cover a TCP retransmit (section 2). */
 export const DEFAULT_PROXY_HEADER_TIMEOUT_MS = 5_000;

@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { generateSelfSigned } from '../../src/certs/generate.js';
 import { ProtocolError, TimeoutError } from '../../src/errors.js';
-import { originalPeer, readProxyHeader } from '../../src/server/proxy-protocol.js';
+import { originalPeer, readProxyHeader } from '../../src/proxy-protocol/read.js';
 
 // The version 2 signature, in hex; the headers below are spelled out byte by byte after it.
 const SIGNATURE = '0d0a0d0a000d0a515549540a';
