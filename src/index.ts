@@ -25,4 +25,6 @@ export { parseTarget, formatTarget, type Target } from './client/target.js';
 export { frameToJson, type FrameJson } from './client/output.js';
 export { loadClientTlsSettings, type ClientTlsFlags } from './client/tls-settings.js';
 export { send as sendMessages, type SendOptions, type SendResult } from './client/send.js';
+// For a client that must open its connection the way a balancer does (ConnectFramedOptions.proxyHeader).
+export { encodeProxyHeaderV1, encodeProxyHeaderV2, type ProxiedAddresses } from './proxy-protocol/encode.js';
 export * as etf from './etf/index.js';

@@ -1,6 +1,6 @@
 // The PROXY protocol's wire format, after HAProxy's specification (section numbers refer to it):
 // https://www.haproxy.org/download/2.9/doc/proxy-protocol.txt
-// Shared by the receiver (src/server/proxy-protocol.ts) and the encoders (encode.ts).
+// Shared by the parser (parse.ts) and the encoders (encode.ts).
 
 /** The 12-byte version 2 signature; its NUL and bare CR/LF make it invalid in any text protocol (section 2.2). */
 export const V2_SIGNATURE = Buffer.from([

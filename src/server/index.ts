@@ -41,5 +41,3 @@ export type {
   SessionContext,
 } from './handlers/types.js';
 export { previewBytes } from './preview.js';
-// For a client that must open its connection the way a balancer does (ConnectFramedOptions.proxyHeader).
-export { encodeProxyHeaderV1, encodeProxyHeaderV2, type ProxiedAddresses } from './proxy-protocol.js';

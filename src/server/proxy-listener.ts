@@ -2,7 +2,8 @@ import { refuseAsFull } from './admission.js';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { TlsechoError } from '../errors.js';
-import { originalPeer, readProxyHeader, type ProxyEndpoint } from './proxy-protocol.js';
+import type { ProxyEndpoint } from '../proxy-protocol/parse.js';
+import { originalPeer, readProxyHeader } from '../proxy-protocol/read.js';
 
 // Behind a load balancer (`--proxy-protocol`), a plain TCP listener takes each connection first, reads its
 // PROXY header, and only then hands the socket to the TLS server with `emit('connection')`, which Node's

@@ -9,7 +9,7 @@ import { ConnectionError, InterruptedError, TimeoutError, TlsFailureError } from
 import type { ConnectionInfo } from '../../src/server/connection.js';
 import type { ProxyHeaderFailure } from '../../src/server/proxy-listener.js';
 import { encodeProxyHeaderV2 } from '../../src/proxy-protocol/encode.js';
-import { readProxyHeader } from '../../src/server/proxy-protocol.js';
+import { readProxyHeader } from '../../src/proxy-protocol/read.js';
 import { startServer, testPki, waitForEvent } from '../server/helpers/fixture.js';
 import { open } from './helpers/framed-client.js';
 import { unusedPort } from './helpers/framed-server.js';

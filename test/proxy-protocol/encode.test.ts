@@ -6,7 +6,7 @@ import {
   encodeProxyHeaderV2,
   type ProxiedAddresses,
 } from '../../src/proxy-protocol/encode.js';
-import { ProxyHeaderParser } from '../../src/server/proxy-protocol.js';
+import { ProxyHeaderParser } from '../../src/proxy-protocol/parse.js';
 
 // The sender side of the PROXY protocol: byte layouts from HAProxy's proxy-protocol.txt (sections 2.1 and
 // 2.2), and every header read back by our own parser, as `serve --proxy-protocol` would read it.

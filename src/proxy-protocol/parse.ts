@@ -1,5 +1,5 @@
-import { SocketAddress, isIPv4, isIPv6, type Socket } from 'node:net';
-import { ProtocolError, TimeoutError } from '../errors.js';
+import { SocketAddress, isIPv4, isIPv6 } from 'node:net';
+import { ProtocolError } from '../errors.js';
 import {
   V2_ADDRESS_LENGTH,
   V2_COMMAND_LOCAL,
@@ -8,19 +8,15 @@ import {
   V2_SIGNATURE,
   V2_VERSION,
   printable,
-} from '../proxy-protocol/wire.js';
-import { formatDuration } from '../units.js';
-
-// The encoders are not the server's alone (clients and the bench send headers): they live in
-// src/proxy-protocol/encode.ts, and are re-exported here for the server's modules and the library API.
-export { encodeProxyHeaderV1, encodeProxyHeaderV2, type ProxiedAddresses } from '../proxy-protocol/encode.js';
+} from './wire.js';
 
 // The PROXY protocol, versions 1 and 2, receiver side, after HAProxy's specification:
 // https://www.haproxy.org/download/2.9/doc/proxy-protocol.txt (section numbers below refer to it).
 // A load balancer that relays TCP (HAProxy `send-proxy[-v2]`, nginx `proxy_protocol on`, cloud network
 // load balancers) writes one header before the client's first byte, so the server learns the client's
 // address although the TCP connection comes from the balancer.
-// The sender side, for clients that check such a server directly, is in src/proxy-protocol/encode.ts.
+// This file turns bytes into a header or a ProtocolError and owns no I/O: read.ts reads a header from a
+// socket with it, and encode.ts is the sender side, for clients that check such a server directly.
 
 /** "PROXY " — the start of every version 1 header (section 2.1). */
 const V1_PREFIX = Buffer.from('PROXY ', 'latin1');
@@ -36,8 +32,6 @@ const V2_UNIX_PATH_LENGTH = 108;
 const TLV_HEADER_LENGTH = 3;
 /** The first byte of a TLS record carrying a handshake: a client that bypassed the balancer. */
 const TLS_HANDSHAKE_RECORD = 0x16;
-/** At least 3 s, to cover a TCP retransmit (section 2). */
-export const DEFAULT_PROXY_HEADER_TIMEOUT_MS = 5_000;
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -86,6 +80,7 @@ export interface ProxyHeaderParserOptions {
   maxV2Length?: number;
 }
 
+/** A refused header, with the hint a server operator needs. Exported as `invalidProxyHeader` for read.ts. */
 function invalid(message: string, code = 'ERR_PROXY_PROTOCOL'): ProtocolError {
   return new ProtocolError(message, code, {
     hint: 'with --proxy-protocol every connection must come through a balancer that sends a PROXY header',
@@ -96,7 +91,7 @@ function invalid(message: string, code = 'ERR_PROXY_PROTOCOL'): ProtocolError {
  * Reads one PROXY protocol header (v1 or v2, told apart by the first byte) from chunks pushed as they
  * arrive. Bounded: it never holds more than the header itself, refuses a v1 line past 107 bytes or a v2
  * header past `maxV2Length` as soon as either is certain, and fails at the first byte that breaks the
- * format. Push-driven and I/O free; `readProxyHeader` wraps it for a socket.
+ * format. Push-driven and I/O free; `readProxyHeader` (read.ts) wraps it for a socket.
  */
 export class ProxyHeaderParser {
   readonly maxV2Length: number;
@@ -396,90 +391,8 @@ function unixPath(bytes: Buffer): string {
   return path;
 }
 
+export { invalid as invalidProxyHeader };
+
 function hex(byte: number): string {
   return byte.toString(16).padStart(2, '0');
-}
-
-export interface ReadProxyHeaderOptions extends ProxyHeaderParserOptions {
-  /** How long the balancer has to send the whole header. Default 5 s. */
-  timeoutMs?: number;
-}
-
-/**
- * Reads the PROXY header from a raw TCP socket before anything else touches it. On success the socket is
- * paused and any bytes that followed the header are unshifted back into it, so a TLS server given the
- * socket afterwards (`tlsServer.emit('connection', socket)`) sees a clean stream starting at the
- * ClientHello. Rejects with ProtocolError on an invalid or truncated header and TimeoutError when none
- * arrives in time; the caller destroys the socket and logs.
- */
-export function readProxyHeader(socket: Socket, options: ReadProxyHeaderOptions = {}): Promise<ProxyHeader> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS;
-  const parser = new ProxyHeaderParser(options);
-  return new Promise((resolve, reject) => {
-    const cleanUp = () => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      socket.off('error', onError);
-    };
-    const fail = (error: Error) => {
-      cleanUp();
-      socket.pause();
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      let result: ProxyHeaderResult | undefined;
-      try {
-        result = parser.push(chunk);
-      } catch (error) {
-        fail(error as Error);
-        return;
-      }
-      if (!result) return;
-      cleanUp();
-      // Pause first: with no 'data' listener left, the socket must not drop bytes in flowing mode.
-      socket.pause();
-      if (result.rest.length > 0) socket.unshift(result.rest);
-      resolve(result.header);
-    };
-    const onEnd = () => {
-      fail(
-        invalid(
-          parser.received === 0
-            ? 'connection closed before sending a PROXY protocol header'
-            : `connection closed inside the PROXY protocol header, after ${parser.received} bytes`,
-          'ERR_PROXY_HEADER_TRUNCATED',
-        ),
-      );
-    };
-    const onError = (error: Error) => fail(error);
-    const timer = setTimeout(() => {
-      fail(
-        new TimeoutError(
-          parser.received === 0
-            ? `no PROXY protocol header within ${formatDuration(timeoutMs)}`
-            : `PROXY protocol header incomplete after ${formatDuration(timeoutMs)} (${parser.received} bytes received)`,
-        ),
-      );
-    }, timeoutMs);
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('close', onEnd);
-    socket.on('error', onError);
-  });
-}
-
-/**
- * The client's address as the balancer saw it, falling back to the socket's peer when the header carries
- * none (v1 UNKNOWN, v2 LOCAL or UNSPEC), as the spec requires.
- */
-export function originalPeer(
-  header: ProxyHeader | undefined,
-  socket: Pick<Socket, 'remoteAddress' | 'remotePort'>,
-): ProxyEndpoint {
-  if (header?.source) return header.source;
-  return socket.remotePort === undefined
-    ? { address: socket.remoteAddress ?? 'unknown' }
-    : { address: socket.remoteAddress ?? 'unknown', port: socket.remotePort };
 }
