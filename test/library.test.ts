@@ -21,9 +21,10 @@ test('the package entry point serves and connects framed messages end to end', a
   await client.send(Buffer.from('plain'));
   await client.send(term);
   expect(() => client.write(Buffer.alloc(70_000))).toThrow(FrameTooLargeError);
-  client.end();
+  const ending = client.end();
   const replies: Buffer[] = [];
   for await (const frame of client) replies.push(Buffer.from(frame));
+  await ending;
   expect(replies[0]!.toString()).toBe('plain');
   expect(etf.formatTerm(etf.decodeTerm(replies[1]!))).toBe('{hello,<<"world">>,42}');
 });
@@ -46,9 +47,10 @@ test.each([
   for (const proxyHeader of [encode(relayed), encode()]) {
     const client = await connectFramed({ host: '127.0.0.1', port: address.port, tls, proxyHeader });
     await client.send(Buffer.from('ping'));
-    client.end();
+    const ending = client.end();
     const replies: string[] = [];
     for await (const frame of client) replies.push(frame.toString());
+    await ending;
     expect(replies).toEqual(['ping']);
   }
   // The relayed client is the one the header named; the LOCAL/UNKNOWN one is the connection's own peer.

@@ -81,7 +81,7 @@ export async function writeCertificateSet(files: readonly OutputFile[], options:
     }
     throw new FileError(`cannot write ${label}: ${systemReason(error)}`, { cause: error });
   }
-  await Promise.all(placed.map((entry) => (entry.backup ? fs.rm(entry.backup, { force: true }) : undefined)));
+  await Promise.all(placed.flatMap((entry) => (entry.backup ? [fs.rm(entry.backup, { force: true })] : [])));
   await syncDirectories(new Set(targets.map((target) => dirname(target.path))));
 }
 

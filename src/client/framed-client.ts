@@ -71,6 +71,7 @@ export class FramedClient implements AsyncIterable<Buffer> {
     if (signal) {
       const onAbort = () => this.destroy(abortReason(signal));
       signal.addEventListener('abort', onAbort, { once: true });
+      // #closed only resolves (on 'close'): nothing to handle.
       void this.#closed.then(() => signal.removeEventListener('abort', onAbort));
     }
   }

@@ -110,6 +110,7 @@ export async function pipeSession(
     }
   })();
 
+  // Never rejects: every failure settles the outcome (or is the reader's to report).
   void (async () => {
     try {
       // Counts every message, refused ones too, so that errors number them as they appear in the input.

@@ -167,6 +167,7 @@ function runRepl(
       end(new InterruptedError());
     });
 
+    // Never rejects: every failure goes to end().
     void (async () => {
       try {
         for await (const frame of client) {

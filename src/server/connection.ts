@@ -826,6 +826,7 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
+// Never rejects, so callers that cannot wait for it `void` it.
 async function closeSession(session: HandlerSession): Promise<void> {
   try {
     await session.close?.();

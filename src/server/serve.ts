@@ -200,6 +200,7 @@ function watchSignals(server: TlsechoServer, io: Io, log: Logger, drainMs: numbe
       const open = server.connections;
       // Close the listening socket before saying so: whoever acts on the log line (a supervisor, a test)
       // must find new connections refused, not accepted into the backlog and then reset.
+      // close() only resolves; serve already waits for it through the server's 'close'.
       void server.close(drainMs);
       log.info(
         open === 0
@@ -212,6 +213,7 @@ function watchSignals(server: TlsechoServer, io: Io, log: Logger, drainMs: numbe
         event: 'shutdown-now',
         signal,
       });
+      // Cuts short the close() already under way, which serve is waiting for.
       void server.destroy();
     }
   };
@@ -235,6 +237,7 @@ function stopAfter(server: TlsechoServer, count: number, log: Logger): void {
     closed += 1;
     if (closed === count) {
       log.debug(`served ${count} connections (--max-accepts): stopping`, { event: 'max-accepts' });
+      // close() only resolves; serve already waits for it through the server's 'close'.
       void server.close(0);
     }
   });

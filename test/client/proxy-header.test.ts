@@ -185,7 +185,12 @@ describe('connectFramed with a PROXY header', () => {
     });
     const front = createTcpServer((raw) => {
       raw.on('error', () => {});
-      void readProxyHeader(raw).then(() => tlsServer.emit('connection', raw));
+      // A header the front cannot read closes the connection: the client's open() then fails at once
+      // instead of waiting out the test's timeout behind an unhandled rejection.
+      readProxyHeader(raw).then(
+        () => tlsServer.emit('connection', raw),
+        () => raw.destroy(),
+      );
     });
     front.listen(0, '127.0.0.1');
     await once(front, 'listening');

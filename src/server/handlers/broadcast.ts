@@ -76,6 +76,7 @@ class Receiver {
     // Until then it holds at most what senders' reads of this turn brought, so memory stays bounded.
     this.#checking = true;
     let drained = false;
+    // waitForDrain() only resolves (at the latest when the connection closes).
     void context.waitForDrain().then(() => {
       drained = true;
     });
@@ -89,6 +90,7 @@ class Receiver {
     const context = this.context;
     if (this.drop) {
       this.#behind = true;
+      // waitForDrain() only resolves (at the latest when the connection closes).
       void context.waitForDrain().then(() => {
         this.#behind = false;
       });

@@ -98,6 +98,7 @@ class ExecSession implements HandlerSession {
   watch(silence: SilentChildWatch): void {
     this.#silence = silence;
     this.#child.stdout.on('data', () => silence.replied());
+    // #exited only resolves (on the child's exit).
     void this.#exited.then(() => silence.stop());
   }
 
@@ -253,6 +254,7 @@ class ExecSession implements HandlerSession {
         this.#stdoutPaused = true;
         stdout.pause();
       }
+      // waitForDrain() only resolves (at the latest when the connection closes).
       void this.#context.waitForDrain().then(next);
     } else if (this.#stdoutPaused) {
       this.#stdoutPaused = false;
