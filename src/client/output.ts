@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Writable } from 'node:stream';
 import { createEncoder } from '../codec/encoder.js';
 import { INTRINSIC_MAX_FRAME, type PacketMode } from '../codec/limits.js';
+import { whenDrained } from '../when-drained.js';
 
 /**
  * How received frames are printed:
@@ -73,17 +74,7 @@ export class FrameWriter {
   }
 
   drained(): Promise<void> {
-    const stream = this.stream;
-    if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        stream.off('drain', done);
-        stream.off('close', done);
-        resolve();
-      };
-      stream.once('drain', done);
-      stream.once('close', done);
-    });
+    return whenDrained(this.stream);
   }
 
   async print(frame: Buffer): Promise<void> {

@@ -10,6 +10,7 @@ import type { Handler, HandlerSession, SessionContext } from '../server/handlers
 import type { ClientTlsSettings } from '../tls/options.js';
 import { formatFrame, type DisplayMode } from './frame-display.js';
 import type { Direction, Recorder } from './recording.js';
+import { whenDrained } from '../when-drained.js';
 
 /** Where and how the relay reaches the server, and what it does with each frame on the way. */
 export interface RelayOptions {
@@ -79,7 +80,7 @@ async function openRelay(
     // Recorded before it is handed on: a frame the other side may have seen is in the file.
     options.recorder?.record(id, dir, t, frame);
     const stream = options.display.stream;
-    if (!stream.write(formatFrame(options.display.mode, id, dir, t, frame))) await drained(stream);
+    if (!stream.write(formatFrame(options.display.mode, id, dir, t, frame))) await whenDrained(stream);
   };
 
   // Server → client, until the server closes (or fails); then the client is closed, saying why.
@@ -144,17 +145,4 @@ async function openRelay(
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function drained(stream: Writable): Promise<void> {
-  if (stream.destroyed || !stream.writableNeedDrain) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.once('drain', done);
-    stream.once('close', done);
-  });
 }
