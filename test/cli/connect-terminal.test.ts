@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { frame, startTestServer } from '../client/helpers/framed-server.js';
 import { makeTestPki } from '../client/helpers/pki.js';
-import { startServeChild } from '../client/helpers/serve-child.js';
+import { startServeWithPki } from '../client/helpers/serve-child.js';
 import { startTerminal, type Terminal } from '../docs/helpers/terminal.js';
 import { BIN } from '../helpers/run-cli.js';
 import { needs } from '../helpers/system-tools.js';
@@ -44,14 +44,7 @@ needs('tmux').describe(TITLE, () => {
       const slow = join(dir, 'slow.sh');
       await writeFile(slow, '#!/bin/sh\nwhile read l; do sleep 1; echo "late: $l"; done\n');
       await chmod(slow, 0o755);
-      const server = await startServeChild([
-        '--cert',
-        pki.server.certFile,
-        '--key',
-        pki.server.keyFile,
-        '--handler',
-        `exec:${slow}`,
-      ]);
+      const server = await startServeWithPki(pki, ['--handler', `exec:${slow}`]);
       const term = await connectOnTerminal([`127.0.0.1:${server.port}`, '--ca', pki.caFile, '--no-history']);
 
       await term.keys('x', 'Enter');

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
 import { fingerprintOfDer } from '../../src/certs/fingerprint.js';
 import { makeTestPki } from '../client/helpers/pki.js';
-import { startServeChild } from '../client/helpers/serve-child.js';
+import { startServeChild, startServeWithPki } from '../client/helpers/serve-child.js';
 import { runCli } from '../helpers/run-cli.js';
 
 // What `openssl s_client -showcerts` tells, from tlsecho: the server's chain, the negotiated protocol,
@@ -12,13 +12,7 @@ import { runCli } from '../helpers/run-cli.js';
 
 async function serverWithChain(extra: string[] = []) {
   const pki = await makeTestPki();
-  const server = await startServeChild([
-    '--cert',
-    pki.server.certFile,
-    '--key',
-    pki.server.keyFile,
-    ...extra,
-  ]);
+  const server = await startServeWithPki(pki, [...extra]);
   const ca = new X509Certificate(await readFile(pki.caFile));
   return { pki, server, caFingerprint: fingerprintOfDer(ca.raw) };
 }

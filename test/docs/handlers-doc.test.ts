@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { MessageHandler, ModuleHandlerContext, Replies } from '../../src/index.js';
 import { makeTestPki } from '../client/helpers/pki.js';
-import { startServeChild } from '../client/helpers/serve-child.js';
+import { startServeWithPki } from '../client/helpers/serve-child.js';
 import { runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { readManPage, readReadme } from './helpers/documented.js';
@@ -28,14 +28,7 @@ async function serveExample(name: string) {
   const file = join(dir, name);
   await writeFile(file, example(name));
   const pki = await makeTestPki();
-  const server = await startServeChild([
-    '--cert',
-    pki.server.certFile,
-    '--key',
-    pki.server.keyFile,
-    '--handler',
-    file,
-  ]);
+  const server = await startServeWithPki(pki, ['--handler', file]);
   const send = (...args: string[]) =>
     runCli(['send', `127.0.0.1:${server.port}`, '--ca', pki.caFile, ...args]);
   return { send, server };

@@ -51,3 +51,12 @@ export function startServeChild(
     });
   });
 }
+
+/** `startServeChild` with the test PKI's server certificate and key, the usual start of a CLI test. */
+export function startServeWithPki(
+  pki: { server: { certFile: string; keyFile: string } },
+  args: string[] = [],
+  options: { shared?: boolean; timeoutMs?: number } = {},
+): Promise<ServeChild> {
+  return startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile, ...args], options);
+}

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { makeTestPki } from '../../client/helpers/pki.js';
-import { startServeChild } from '../../client/helpers/serve-child.js';
+import { startServeWithPki } from '../../client/helpers/serve-child.js';
 import { spawnCli } from '../../helpers/run-cli.js';
 import { needs } from '../../helpers/system-tools.js';
 import { makeTempDir } from '../../helpers/tmpdir.js';
@@ -30,11 +30,7 @@ needs('python3').test(
     const script = join(dir, 'upper.py');
     await writeFile(script, 'import sys\nfor line in sys.stdin:\n    print(line.strip().upper())\n');
     const pki = await makeTestPki();
-    const server = await startServeChild([
-      '--cert',
-      pki.server.certFile,
-      '--key',
-      pki.server.keyFile,
+    const server = await startServeWithPki(pki, [
       '--handler',
       // As python runs for most people: PYTHONUNBUFFERED (set on some machines and CI images) would hide the trap.
       `exec:env -u PYTHONUNBUFFERED python3 ${script}`,
