@@ -1,6 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { Decoder } from '../codec/decoder.js';
 import type { Framing } from '../codec/framing.js';
+import { mergeNewest } from '../codec/coalesce.js';
 import { FrameTooLargeError, ProtocolError } from '../errors.js';
 import { EtfError } from '../etf/errors.js';
 import { formatDuration } from '../units.js';
@@ -849,21 +850,4 @@ function readable(error: Error): Error {
 function isReset(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ECONNRESET' || code === 'EPIPE';
-}
-
-// Merge a run of the newest pieces whose sizes are each no larger than the run after them, like carries in
-// a binary counter: a byte is only copied again into a run at least twice as large, so a trickle of tiny
-// pieces costs O(n log n) copying, never O(n²).
-function mergeNewest(pieces: Buffer[]): void {
-  let start = pieces.length - 1;
-  let size = pieces[start]!.length;
-  while (start > 0 && pieces[start - 1]!.length <= size) {
-    start -= 1;
-    size += pieces[start]!.length;
-  }
-  if (start === pieces.length - 1) {
-    start -= 1;
-    size += pieces[start]!.length;
-  }
-  pieces.splice(start, pieces.length - start, Buffer.concat(pieces.slice(start), size));
 }
