@@ -1,12 +1,11 @@
 import type { TLSSocket } from 'node:tls';
 import type { Decoder } from '../codec/decoder.js';
 import type { Framing } from '../codec/framing.js';
-import { mergeNewest } from '../codec/coalesce.js';
 import { FrameTooLargeError, ProtocolError } from '../errors.js';
 import { EtfError } from '../etf/errors.js';
 import { formatDuration } from '../units.js';
 import { identifyClient } from '../tls/verify.js';
-import { FrameBoundaryScanner } from './frame-scanner.js';
+import { EchoPath } from './echo-path.js';
 import type {
   ClientIdentity,
   Handler,
@@ -84,9 +83,6 @@ export interface ConnectionHost {
   connectionClosed(connection: Connection, summary: ConnectionSummary): void;
 }
 
-// The pieces of a frame that straddled chunks (echo path) are written under one cork up to this size, which
-// makes Node copy them into one native buffer for OpenSSL; larger frames go out piece by piece, uncopied.
-const COALESCE_LIMIT = 64 * 1024;
 // Reading pauses, and the handler gets no further message, once more than this many reply bytes wait in the
 // socket's queue (replies produced but not yet written count too). Node's own signal (write()
 // returning false) comes at 16 KiB, less than one read of pipelined frames brings in, so obeying it stopped and
@@ -101,10 +97,6 @@ export const REPLY_QUEUE_LIMIT = 64 * 1024;
 // one buffer before it is written (TLS copies the pieces of a write into one buffer anyway).
 const COALESCE_MIN_PIECES = 16;
 const COALESCE_MAX_AVERAGE = 256;
-// Past this many held pieces, merge the newest: a peer trickling one byte per TLS record must not cost a Buffer
-// object per byte. The codec's ChunkQueue caps its list for the same reason, at 1,024 (ChunkQueue.MAX_CHUNKS);
-// this cap is lower because each held piece becomes one socket.write when the frame is echoed.
-const MAX_HELD_PIECES = 64;
 
 const kConnection = Symbol('tlsecho.connection');
 type OwnedSocket = TLSSocket & { [kConnection]?: Connection };
@@ -114,8 +106,9 @@ type OwnedSocket = TLSSocket & { [kConnection]?: Connection };
  * asks it), backpressure (reading pauses while the client is not taking replies or the handler is busy),
  * and the counters of its summary.
  *
- * The echo handler takes a fast path: the connection only finds frame boundaries and writes back each
- * chunk's complete frames as the bytes that arrived, one write per chunk, no per-frame work or copy.
+ * The echo handler takes a fast path (EchoPath, echo-path.ts): the connection only finds frame boundaries
+ * and writes back each chunk's complete frames as the bytes that arrived, one write per chunk, no per-frame
+ * work or copy.
  */
 export class Connection {
   readonly startedAt = Date.now();
@@ -131,9 +124,7 @@ export class Connection {
   readonly #host: ConnectionHost;
   readonly #socket: OwnedSocket;
   // Echo fast path.
-  #scanner: FrameBoundaryScanner | undefined;
-  #held: Buffer[] | undefined;
-  #heldBytes = 0;
+  #echoPath: EchoPath | undefined;
   // Handler path.
   #decoder: Decoder | undefined;
   #session: HandlerSession | undefined;
@@ -182,7 +173,7 @@ export class Connection {
     if (options.identifyClient) this.#client = identifyClient(socket);
     const { framing, handler } = host;
     if (handler.echoesUnchanged && !host.traceMessages) {
-      this.#scanner = new FrameBoundaryScanner(framing.mode, framing.maxFrame);
+      this.#echoPath = new EchoPath(socket, this, framing.mode, framing.maxFrame);
     } else {
       this.#openSession(handler);
     }
@@ -249,83 +240,25 @@ export class Connection {
   receive(chunk: Buffer): void {
     if (this.#phase !== 'open') return; // lingering after our end: discard what the peer still sends
     this.bytesIn += chunk.length;
-    if (this.#scanner) this.#echo(chunk);
+    if (this.#echoPath) this.#echo(chunk);
     else this.#decode(chunk);
   }
 
   #echo(chunk: Buffer): void {
-    const scanner = this.#scanner!;
-    const wasInFrame = scanner.inFrame;
-    const boundary = scanner.scan(chunk);
-    const frames = scanner.frames;
+    const echoPath = this.#echoPath!;
+    const wasInFrame = echoPath.inFrame;
+    const framesBefore = this.framesIn;
+    const full = echoPath.receive(chunk);
     // A trickle of bytes inside one frame is not activity: a header declaring 1 MiB followed by a byte a
     // second must still meet the idle timeout.
-    if (frames > 0 || !wasInFrame) this.#lastActive = this.#host.tick;
-    if (frames > 0 && boundary === chunk.length && this.#held === undefined) {
-      // The common case, kept small so V8 inlines it whole: the chunk is whole frames, written back as it came.
-      this.framesIn += frames;
-      this.framesOut += frames;
-      this.bytesOut += boundary;
-      if (!this.#socket.write(chunk)) this.#pauseIfQueueFull(chunk.length);
-    } else {
-      this.#echoAcrossChunks(chunk, boundary, frames);
-      if (this.#phase !== 'open') return;
-    }
-    if (this.#draining && !scanner.inFrame) this.#finishInput('shutdown');
-  }
-
-  // Frames that began in earlier chunks, a frame that goes on in the next, or a frame too large.
-  #echoAcrossChunks(chunk: Buffer, boundary: number, frames: number): void {
-    if (frames > 0) {
-      this.framesIn += frames;
-      this.framesOut += frames;
-      this.#writeEchoed(chunk, boundary);
-    }
-    const error = this.#scanner!.error;
+    if (this.framesIn > framesBefore || !wasInFrame) this.#lastActive = this.#host.tick;
+    if (full > 0) this.#pauseIfQueueFull(full);
+    const error = echoPath.error;
     if (error) {
       this.#close('too-large', error);
       return;
     }
-    if (boundary < chunk.length) this.#hold(boundary === 0 ? chunk : chunk.subarray(boundary));
-  }
-
-  #writeEchoed(chunk: Buffer, boundary: number): void {
-    const slice = boundary === chunk.length ? chunk : chunk.subarray(0, boundary);
-    const held = this.#held;
-    const socket = this.#socket;
-    let ok: boolean;
-    let written = boundary;
-    if (held === undefined) {
-      this.bytesOut += boundary;
-      ok = socket.write(slice);
-    } else {
-      const total = this.#heldBytes + boundary;
-      written = total;
-      this.#held = undefined;
-      this.#heldBytes = 0;
-      this.bytesOut += total;
-      held.push(slice);
-      // Corked, the pieces reach OpenSSL as one write and leave in full records. Never Buffer.concat here:
-      // a fresh buffer per frame is garbage that V8 must collect, and at 16 KiB frames the major GCs it
-      // triggers cost more than the encryption.
-      const cork = total <= COALESCE_LIMIT;
-      if (cork) socket.cork();
-      ok = true;
-      for (const piece of held) ok = socket.write(piece);
-      if (cork) socket.uncork();
-    }
-    if (!ok) this.#pauseIfQueueFull(written);
-  }
-
-  #hold(piece: Buffer): void {
-    this.#heldBytes += piece.length;
-    if (this.#held === undefined) {
-      this.#held = [piece];
-      return;
-    }
-    const held = this.#held;
-    held.push(piece);
-    if (held.length > MAX_HELD_PIECES) mergeNewest(held);
+    if (this.#draining && !echoPath.inFrame) this.#finishInput('shutdown');
   }
 
   #decode(chunk: Buffer): void {
@@ -643,7 +576,7 @@ export class Connection {
     }
     if (this.#phase !== 'open') return;
     // The handler path goes on with the messages it held back; the echo path holds none.
-    if (this.#scanner) this.#updateReading();
+    if (this.#echoPath) this.#updateReading();
     else this.#pump();
   }
 
@@ -659,7 +592,7 @@ export class Connection {
 
   #isBetweenMessages(): boolean {
     if (this.#busy || this.#inbox.length > 0) return false;
-    if (this.#scanner) return !this.#scanner.inFrame;
+    if (this.#echoPath) return !this.#echoPath.inFrame;
     return !(this.#decoder?.inFrame ?? false);
   }
 
@@ -668,28 +601,14 @@ export class Connection {
   onEnd(): void {
     this.#clientEnded = true;
     if (this.#phase !== 'open') return;
-    if (this.#scanner) {
-      if (this.#scanner.inFrame) this.#echoLastLine();
-      const truncated = this.#scanner.truncation();
+    if (this.#echoPath) {
+      const truncated = this.#echoPath.end();
       if (truncated) this.#close('protocol-error', truncated);
       else this.#finishInput('client-closed');
       return;
     }
     // The messages still held back come first; #pump ends the decoder once they are answered.
     this.#pump();
-  }
-
-  // Line mode: a last line without its newline is still a message (as LineDecoder.end delivers it).
-  #echoLastLine(): void {
-    if (this.#host.framing.mode !== 'line' || this.#held === undefined) return;
-    const held = this.#held;
-    this.#held = undefined;
-    this.framesIn += 1;
-    this.framesOut += 1;
-    this.bytesOut += this.#heldBytes + 1;
-    this.#heldBytes = 0;
-    this.#socket.write(Buffer.concat([...held, NEWLINE]));
-    this.#scanner = new FrameBoundaryScanner('line', this.#host.framing.maxFrame);
   }
 
   // No more messages will be read: let the handler finish (an exec child flushing its output), then close.
@@ -747,7 +666,7 @@ export class Connection {
     this.#recordReason(reason, error);
     this.#phase = 'ending';
     this.#endingSince = this.#host.tick;
-    this.#held = undefined;
+    this.#echoPath?.discard();
     if (this.#inbox.length > 0) this.#inbox.length = 0;
     if (options.abort) {
       this.#socket.destroy();
@@ -772,7 +691,7 @@ export class Connection {
   onClose(): void {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
-    this.#held = undefined;
+    this.#echoPath?.discard();
     // Setting an array's length is a call into the runtime even when it is already 0; the echo path never
     // fills these.
     if (this.#inbox.length > 0) this.#inbox.length = 0;
@@ -802,8 +721,6 @@ export class Connection {
     };
   }
 }
-
-const NEWLINE = Buffer.from('\n');
 
 // Socket listeners shared by every connection: `this` is the socket, which points at its connection.
 // One set of functions for the whole server instead of closures per connection.
