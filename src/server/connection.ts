@@ -6,6 +6,7 @@ import { EtfError } from '../etf/errors.js';
 import { formatDuration } from '../units.js';
 import { identifyClient } from '../tls/verify.js';
 import { EchoPath } from './echo-path.js';
+import { ReplyOutbox } from './reply-outbox.js';
 import type {
   ClientIdentity,
   Handler,
@@ -93,10 +94,6 @@ export interface ConnectionHost {
 // The bound is checked before every message, not once per chunk read: one 16 KiB TLS record holds 4,096 empty
 // frames, and a handler answering each with 64 KiB would otherwise queue 256 MiB from it.
 export const REPLY_QUEUE_LIMIT = 64 * 1024;
-// A batch of replies this many pieces (two per reply) or more, averaging under this many bytes, is copied into
-// one buffer before it is written (TLS copies the pieces of a write into one buffer anyway).
-const COALESCE_MIN_PIECES = 16;
-const COALESCE_MAX_AVERAGE = 256;
 
 const kConnection = Symbol('tlsecho.connection');
 type OwnedSocket = TLSSocket & { [kConnection]?: Connection };
@@ -131,8 +128,7 @@ export class Connection {
   #deliver: ((frame: Buffer) => void) | undefined;
   // A frame the decoder handed over while the handler could not take it (at most one: the decoder then stops).
   #inbox: Buffer[] = [];
-  #outbox: Buffer[] = [];
-  #outboxBytes = 0;
+  #outbox: ReplyOutbox | undefined;
   #busy = false; // a handler promise (or the session's opening) is pending
   #pendingError: Error | undefined; // a framing error waiting for the honest frames before it to be answered
   #decoderEnded = false; // the client's end was passed on to the decoder
@@ -294,7 +290,7 @@ export class Connection {
   #mayHandle(): boolean {
     if (this.#busy || this.#waitingDrain || this.#phase !== 'open' || this.#inputFinished !== undefined)
       return false;
-    if (this.#outboxBytes + this.#socket.writableLength <= REPLY_QUEUE_LIMIT) return true;
+    if (this.#outbox!.bytes + this.#socket.writableLength <= REPLY_QUEUE_LIMIT) return true;
     this.#flush();
     return !this.#waitingDrain && this.#phase === 'open';
   }
@@ -302,6 +298,15 @@ export class Connection {
   // --- handler ---
 
   #openSession(handler: Handler): void {
+    const host = this.#host;
+    this.#outbox = new ReplyOutbox(
+      this.#socket,
+      this,
+      host.framing,
+      host.traceMessages
+        ? (message) => host.traceMessage({ id: this.id, direction: 'out', message })
+        : undefined,
+    );
     const context = this.#createContext();
     this.#deliver = (frame) => this.#acceptFrame(frame);
     let opened: HandlerSession | Promise<HandlerSession>;
@@ -415,75 +420,33 @@ export class Connection {
     if (replies === undefined || replies === null) return;
     try {
       if (Array.isArray(replies)) {
-        for (const reply of replies as readonly Reply[]) this.#queueReply(reply);
+        for (const reply of replies as readonly Reply[]) this.#outbox!.push(reply);
       } else {
-        this.#queueReply(replies as Reply);
+        this.#outbox!.push(replies as Reply);
       }
     } catch (error) {
       this.#failHandler(error);
     }
   }
 
-  #queueReply(reply: Reply): void {
-    const payload = typeof reply === 'string' ? Buffer.from(reply) : reply;
-    const [first, second] = this.#host.framing.encoder.encode(payload);
-    this.#outbox.push(first, second);
-    this.#outboxBytes += first.length + second.length;
-    this.framesOut += 1;
-    if (this.#host.traceMessages) {
-      const message = this.#host.framing.mode === 'line' ? first : second;
-      this.#host.traceMessage({ id: this.id, direction: 'out', message });
-    }
-  }
-
   // Replies produced together leave together: one cork per batch, so they share TLS records.
   #flush(): void {
     const outbox = this.#outbox;
-    if (outbox.length === 0) return;
-    const bytes = this.#outboxBytes;
-    this.#outboxBytes = 0;
+    if (outbox === undefined || outbox.isEmpty) return;
     if (this.#phase === 'closed' || this.#socket.destroyed) {
-      outbox.length = 0; // the peer is gone: nobody to send to
+      outbox.clear(); // the peer is gone: nobody to send to
       return;
     }
-    const socket = this.#socket;
-    let ok = true;
-    let written = 0;
-    if (outbox.length >= COALESCE_MIN_PIECES && bytes < outbox.length * COALESCE_MAX_AVERAGE) {
-      // Many small replies (an `exec:` child printing short lines): one buffer instead of a write, and an
-      // object held until it is sent, per header and per payload.
-      written = bytes;
-      ok = socket.write(Buffer.concat(outbox, bytes));
-    } else {
-      socket.cork();
-      for (const buffer of outbox) {
-        if (buffer.length === 0) continue; // the body of an empty frame
-        written += buffer.length;
-        ok = socket.write(buffer);
-      }
-      socket.uncork();
-    }
-    this.bytesOut += written;
-    outbox.length = 0;
+    const full = outbox.flush();
     this.#lastActive = this.#host.tick;
-    if (!ok) this.#pauseIfQueueFull(written);
+    if (full !== undefined) this.#pauseIfQueueFull(full);
   }
 
   // Replies a handler framed itself (an `exec:` child's lines, in bulk), written as they are.
   #writeFramed(pieces: readonly Buffer[], frames: number, bytes: number): void {
-    const socket = this.#socket;
-    let ok = true;
-    if (pieces.length === 1) {
-      ok = socket.write(pieces[0]!);
-    } else {
-      socket.cork();
-      for (const piece of pieces) if (piece.length > 0) ok = socket.write(piece);
-      socket.uncork();
-    }
-    this.framesOut += frames;
-    this.bytesOut += bytes;
+    const full = this.#outbox!.writeFramed(pieces, frames, bytes);
     this.#lastActive = this.#host.tick;
-    if (!ok) this.#pauseIfQueueFull(bytes);
+    if (full !== undefined) this.#pauseIfQueueFull(full);
   }
 
   #failHandler(error: unknown): void {
@@ -693,9 +656,9 @@ export class Connection {
     this.#phase = 'closed';
     this.#echoPath?.discard();
     // Setting an array's length is a call into the runtime even when it is already 0; the echo path never
-    // fills these.
+    // fills the inbox.
     if (this.#inbox.length > 0) this.#inbox.length = 0;
-    if (this.#outbox.length > 0) this.#outbox.length = 0;
+    this.#outbox?.clear();
     const waiters = this.#drainWaiters;
     this.#drainWaiters = undefined;
     if (waiters) for (const resolve of waiters) resolve();
