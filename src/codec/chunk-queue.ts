@@ -1,9 +1,10 @@
+import { mergeNewest } from './coalesce.js';
 import { readHeader } from './header.js';
 
 /**
  * Received chunks kept as a list with a running byte count, after ws's receiver: bytes are consumed from
  * the front without concatenating on arrival, so a payload that arrived whole is returned as a view and
- * every byte is copied at most once by `take` (plus a logarithmic number of times by `compact`, only when a
+ * every byte is copied at most once by `take` (plus a logarithmic number of times by `mergeNewest`, only when a
  * peer trickles many tiny chunks).
  */
 export class ChunkQueue {
@@ -22,7 +23,8 @@ export class ChunkQueue {
     if (chunk.length === 0) return;
     this.#chunks.push(chunk);
     this.#length += chunk.length;
-    if (this.#chunks.length > ChunkQueue.MAX_CHUNKS) this.#compact();
+    // The head chunk, which may be partly consumed, is never merged.
+    if (this.#chunks.length > ChunkQueue.MAX_CHUNKS) mergeNewest(this.#chunks, 1);
   }
 
   /** Reads a `{packet, N}` header (`size` 1, 2 or 4 bytes) at the front without consuming it. */
@@ -119,30 +121,6 @@ export class ChunkQueue {
     this.#chunks = [];
     this.#headOffset = 0;
     this.#length = 0;
-  }
-
-  // Merge a run of the newest chunks whose sizes are each no larger than the run after them, like carries
-  // in a binary counter: a byte is only merged again into a run at least twice as large, so a trickle of
-  // tiny chunks costs O(n log n) copying in the worst case instead of O(n²).
-  #compact(): void {
-    const chunks = this.#chunks;
-    let start = chunks.length - 1;
-    let size = chunks[start]!.length;
-    while (start > 1 && chunks[start - 1]!.length <= size) {
-      start -= 1;
-      size += chunks[start]!.length;
-    }
-    if (start === chunks.length - 1) {
-      start -= 1;
-      size += chunks[start]!.length;
-    }
-    if (start === 0 && this.#headOffset > 0) {
-      chunks[0] = chunks[0]!.subarray(this.#headOffset);
-      size -= this.#headOffset;
-      this.#headOffset = 0;
-    }
-    const merged = Buffer.concat(chunks.slice(start), size);
-    chunks.splice(start, chunks.length - start, merged);
   }
 }
 

@@ -5,7 +5,8 @@ import { FrameTooLargeError, ProtocolError } from '../errors.js';
 import { EtfError } from '../etf/errors.js';
 import { formatDuration } from '../units.js';
 import { identifyClient } from '../tls/verify.js';
-import { FrameBoundaryScanner } from './frame-scanner.js';
+import { EchoPath } from './echo-path.js';
+import { ReplyOutbox } from './reply-outbox.js';
 import type {
   ClientIdentity,
   Handler,
@@ -83,9 +84,6 @@ export interface ConnectionHost {
   connectionClosed(connection: Connection, summary: ConnectionSummary): void;
 }
 
-// The pieces of a frame that straddled chunks (echo path) are written under one cork up to this size, which
-// makes Node copy them into one native buffer for OpenSSL; larger frames go out piece by piece, uncopied.
-const COALESCE_LIMIT = 64 * 1024;
 // Reading pauses, and the handler gets no further message, once more than this many reply bytes wait in the
 // socket's queue (replies produced but not yet written count too). Node's own signal (write()
 // returning false) comes at 16 KiB, less than one read of pipelined frames brings in, so obeying it stopped and
@@ -96,14 +94,6 @@ const COALESCE_LIMIT = 64 * 1024;
 // The bound is checked before every message, not once per chunk read: one 16 KiB TLS record holds 4,096 empty
 // frames, and a handler answering each with 64 KiB would otherwise queue 256 MiB from it.
 export const REPLY_QUEUE_LIMIT = 64 * 1024;
-// A batch of replies this many pieces (two per reply) or more, averaging under this many bytes, is copied into
-// one buffer before it is written (TLS copies the pieces of a write into one buffer anyway).
-const COALESCE_MIN_PIECES = 16;
-const COALESCE_MAX_AVERAGE = 256;
-// Past this many held pieces, merge the newest: a peer trickling one byte per TLS record must not cost a Buffer
-// object per byte. The codec's ChunkQueue caps its list for the same reason, at 1,024 (ChunkQueue.MAX_CHUNKS);
-// this cap is lower because each held piece becomes one socket.write when the frame is echoed.
-const MAX_HELD_PIECES = 64;
 
 const kConnection = Symbol('tlsecho.connection');
 type OwnedSocket = TLSSocket & { [kConnection]?: Connection };
@@ -113,8 +103,9 @@ type OwnedSocket = TLSSocket & { [kConnection]?: Connection };
  * asks it), backpressure (reading pauses while the client is not taking replies or the handler is busy),
  * and the counters of its summary.
  *
- * The echo handler takes a fast path: the connection only finds frame boundaries and writes back each
- * chunk's complete frames as the bytes that arrived, one write per chunk, no per-frame work or copy.
+ * The echo handler takes a fast path (EchoPath, echo-path.ts): the connection only finds frame boundaries
+ * and writes back each chunk's complete frames as the bytes that arrived, one write per chunk, no per-frame
+ * work or copy.
  */
 export class Connection {
   readonly startedAt = Date.now();
@@ -130,17 +121,14 @@ export class Connection {
   readonly #host: ConnectionHost;
   readonly #socket: OwnedSocket;
   // Echo fast path.
-  #scanner: FrameBoundaryScanner | undefined;
-  #held: Buffer[] | undefined;
-  #heldBytes = 0;
+  #echoPath: EchoPath | undefined;
   // Handler path.
   #decoder: Decoder | undefined;
   #session: HandlerSession | undefined;
   #deliver: ((frame: Buffer) => void) | undefined;
   // A frame the decoder handed over while the handler could not take it (at most one: the decoder then stops).
   #inbox: Buffer[] = [];
-  #outbox: Buffer[] = [];
-  #outboxBytes = 0;
+  #outbox: ReplyOutbox | undefined;
   #busy = false; // a handler promise (or the session's opening) is pending
   #pendingError: Error | undefined; // a framing error waiting for the honest frames before it to be answered
   #decoderEnded = false; // the client's end was passed on to the decoder
@@ -181,7 +169,7 @@ export class Connection {
     if (options.identifyClient) this.#client = identifyClient(socket);
     const { framing, handler } = host;
     if (handler.echoesUnchanged && !host.traceMessages) {
-      this.#scanner = new FrameBoundaryScanner(framing.mode, framing.maxFrame);
+      this.#echoPath = new EchoPath(socket, this, framing.mode, framing.maxFrame);
     } else {
       this.#openSession(handler);
     }
@@ -248,83 +236,25 @@ export class Connection {
   receive(chunk: Buffer): void {
     if (this.#phase !== 'open') return; // lingering after our end: discard what the peer still sends
     this.bytesIn += chunk.length;
-    if (this.#scanner) this.#echo(chunk);
+    if (this.#echoPath) this.#echo(chunk);
     else this.#decode(chunk);
   }
 
   #echo(chunk: Buffer): void {
-    const scanner = this.#scanner!;
-    const wasInFrame = scanner.inFrame;
-    const boundary = scanner.scan(chunk);
-    const frames = scanner.frames;
+    const echoPath = this.#echoPath!;
+    const wasInFrame = echoPath.inFrame;
+    const framesBefore = this.framesIn;
+    const full = echoPath.receive(chunk);
     // A trickle of bytes inside one frame is not activity: a header declaring 1 MiB followed by a byte a
     // second must still meet the idle timeout.
-    if (frames > 0 || !wasInFrame) this.#lastActive = this.#host.tick;
-    if (frames > 0 && boundary === chunk.length && this.#held === undefined) {
-      // The common case, kept small so V8 inlines it whole: the chunk is whole frames, written back as it came.
-      this.framesIn += frames;
-      this.framesOut += frames;
-      this.bytesOut += boundary;
-      if (!this.#socket.write(chunk)) this.#pauseIfQueueFull(chunk.length);
-    } else {
-      this.#echoAcrossChunks(chunk, boundary, frames);
-      if (this.#phase !== 'open') return;
-    }
-    if (this.#draining && !scanner.inFrame) this.#finishInput('shutdown');
-  }
-
-  // Frames that began in earlier chunks, a frame that goes on in the next, or a frame too large.
-  #echoAcrossChunks(chunk: Buffer, boundary: number, frames: number): void {
-    if (frames > 0) {
-      this.framesIn += frames;
-      this.framesOut += frames;
-      this.#writeEchoed(chunk, boundary);
-    }
-    const error = this.#scanner!.error;
+    if (this.framesIn > framesBefore || !wasInFrame) this.#lastActive = this.#host.tick;
+    if (full > 0) this.#pauseIfQueueFull(full);
+    const error = echoPath.error;
     if (error) {
       this.#close('too-large', error);
       return;
     }
-    if (boundary < chunk.length) this.#hold(boundary === 0 ? chunk : chunk.subarray(boundary));
-  }
-
-  #writeEchoed(chunk: Buffer, boundary: number): void {
-    const slice = boundary === chunk.length ? chunk : chunk.subarray(0, boundary);
-    const held = this.#held;
-    const socket = this.#socket;
-    let ok: boolean;
-    let written = boundary;
-    if (held === undefined) {
-      this.bytesOut += boundary;
-      ok = socket.write(slice);
-    } else {
-      const total = this.#heldBytes + boundary;
-      written = total;
-      this.#held = undefined;
-      this.#heldBytes = 0;
-      this.bytesOut += total;
-      held.push(slice);
-      // Corked, the pieces reach OpenSSL as one write and leave in full records. Never Buffer.concat here:
-      // a fresh buffer per frame is garbage that V8 must collect, and at 16 KiB frames the major GCs it
-      // triggers cost more than the encryption.
-      const cork = total <= COALESCE_LIMIT;
-      if (cork) socket.cork();
-      ok = true;
-      for (const piece of held) ok = socket.write(piece);
-      if (cork) socket.uncork();
-    }
-    if (!ok) this.#pauseIfQueueFull(written);
-  }
-
-  #hold(piece: Buffer): void {
-    this.#heldBytes += piece.length;
-    if (this.#held === undefined) {
-      this.#held = [piece];
-      return;
-    }
-    const held = this.#held;
-    held.push(piece);
-    if (held.length > MAX_HELD_PIECES) mergeNewest(held);
+    if (this.#draining && !echoPath.inFrame) this.#finishInput('shutdown');
   }
 
   #decode(chunk: Buffer): void {
@@ -360,7 +290,7 @@ export class Connection {
   #mayHandle(): boolean {
     if (this.#busy || this.#waitingDrain || this.#phase !== 'open' || this.#inputFinished !== undefined)
       return false;
-    if (this.#outboxBytes + this.#socket.writableLength <= REPLY_QUEUE_LIMIT) return true;
+    if (this.#outbox!.bytes + this.#socket.writableLength <= REPLY_QUEUE_LIMIT) return true;
     this.#flush();
     return !this.#waitingDrain && this.#phase === 'open';
   }
@@ -368,6 +298,15 @@ export class Connection {
   // --- handler ---
 
   #openSession(handler: Handler): void {
+    const host = this.#host;
+    this.#outbox = new ReplyOutbox(
+      this.#socket,
+      this,
+      host.framing,
+      host.traceMessages
+        ? (message) => host.traceMessage({ id: this.id, direction: 'out', message })
+        : undefined,
+    );
     const context = this.#createContext();
     this.#deliver = (frame) => this.#acceptFrame(frame);
     let opened: HandlerSession | Promise<HandlerSession>;
@@ -481,75 +420,33 @@ export class Connection {
     if (replies === undefined || replies === null) return;
     try {
       if (Array.isArray(replies)) {
-        for (const reply of replies as readonly Reply[]) this.#queueReply(reply);
+        for (const reply of replies as readonly Reply[]) this.#outbox!.push(reply);
       } else {
-        this.#queueReply(replies as Reply);
+        this.#outbox!.push(replies as Reply);
       }
     } catch (error) {
       this.#failHandler(error);
     }
   }
 
-  #queueReply(reply: Reply): void {
-    const payload = typeof reply === 'string' ? Buffer.from(reply) : reply;
-    const [first, second] = this.#host.framing.encoder.encode(payload);
-    this.#outbox.push(first, second);
-    this.#outboxBytes += first.length + second.length;
-    this.framesOut += 1;
-    if (this.#host.traceMessages) {
-      const message = this.#host.framing.mode === 'line' ? first : second;
-      this.#host.traceMessage({ id: this.id, direction: 'out', message });
-    }
-  }
-
   // Replies produced together leave together: one cork per batch, so they share TLS records.
   #flush(): void {
     const outbox = this.#outbox;
-    if (outbox.length === 0) return;
-    const bytes = this.#outboxBytes;
-    this.#outboxBytes = 0;
+    if (outbox === undefined || outbox.isEmpty) return;
     if (this.#phase === 'closed' || this.#socket.destroyed) {
-      outbox.length = 0; // the peer is gone: nobody to send to
+      outbox.clear(); // the peer is gone: nobody to send to
       return;
     }
-    const socket = this.#socket;
-    let ok = true;
-    let written = 0;
-    if (outbox.length >= COALESCE_MIN_PIECES && bytes < outbox.length * COALESCE_MAX_AVERAGE) {
-      // Many small replies (an `exec:` child printing short lines): one buffer instead of a write, and an
-      // object held until it is sent, per header and per payload.
-      written = bytes;
-      ok = socket.write(Buffer.concat(outbox, bytes));
-    } else {
-      socket.cork();
-      for (const buffer of outbox) {
-        if (buffer.length === 0) continue; // the body of an empty frame
-        written += buffer.length;
-        ok = socket.write(buffer);
-      }
-      socket.uncork();
-    }
-    this.bytesOut += written;
-    outbox.length = 0;
+    const full = outbox.flush();
     this.#lastActive = this.#host.tick;
-    if (!ok) this.#pauseIfQueueFull(written);
+    if (full !== undefined) this.#pauseIfQueueFull(full);
   }
 
   // Replies a handler framed itself (an `exec:` child's lines, in bulk), written as they are.
   #writeFramed(pieces: readonly Buffer[], frames: number, bytes: number): void {
-    const socket = this.#socket;
-    let ok = true;
-    if (pieces.length === 1) {
-      ok = socket.write(pieces[0]!);
-    } else {
-      socket.cork();
-      for (const piece of pieces) if (piece.length > 0) ok = socket.write(piece);
-      socket.uncork();
-    }
-    this.framesOut += frames;
-    this.bytesOut += bytes;
+    const full = this.#outbox!.writeFramed(pieces, frames, bytes);
     this.#lastActive = this.#host.tick;
-    if (!ok) this.#pauseIfQueueFull(bytes);
+    if (full !== undefined) this.#pauseIfQueueFull(full);
   }
 
   #failHandler(error: unknown): void {
@@ -642,7 +539,7 @@ export class Connection {
     }
     if (this.#phase !== 'open') return;
     // The handler path goes on with the messages it held back; the echo path holds none.
-    if (this.#scanner) this.#updateReading();
+    if (this.#echoPath) this.#updateReading();
     else this.#pump();
   }
 
@@ -658,7 +555,7 @@ export class Connection {
 
   #isBetweenMessages(): boolean {
     if (this.#busy || this.#inbox.length > 0) return false;
-    if (this.#scanner) return !this.#scanner.inFrame;
+    if (this.#echoPath) return !this.#echoPath.inFrame;
     return !(this.#decoder?.inFrame ?? false);
   }
 
@@ -667,28 +564,14 @@ export class Connection {
   onEnd(): void {
     this.#clientEnded = true;
     if (this.#phase !== 'open') return;
-    if (this.#scanner) {
-      if (this.#scanner.inFrame) this.#echoLastLine();
-      const truncated = this.#scanner.truncation();
+    if (this.#echoPath) {
+      const truncated = this.#echoPath.end();
       if (truncated) this.#close('protocol-error', truncated);
       else this.#finishInput('client-closed');
       return;
     }
     // The messages still held back come first; #pump ends the decoder once they are answered.
     this.#pump();
-  }
-
-  // Line mode: a last line without its newline is still a message (as LineDecoder.end delivers it).
-  #echoLastLine(): void {
-    if (this.#host.framing.mode !== 'line' || this.#held === undefined) return;
-    const held = this.#held;
-    this.#held = undefined;
-    this.framesIn += 1;
-    this.framesOut += 1;
-    this.bytesOut += this.#heldBytes + 1;
-    this.#heldBytes = 0;
-    this.#socket.write(Buffer.concat([...held, NEWLINE]));
-    this.#scanner = new FrameBoundaryScanner('line', this.#host.framing.maxFrame);
   }
 
   // No more messages will be read: let the handler finish (an exec child flushing its output), then close.
@@ -746,7 +629,7 @@ export class Connection {
     this.#recordReason(reason, error);
     this.#phase = 'ending';
     this.#endingSince = this.#host.tick;
-    this.#held = undefined;
+    this.#echoPath?.discard();
     if (this.#inbox.length > 0) this.#inbox.length = 0;
     if (options.abort) {
       this.#socket.destroy();
@@ -771,11 +654,11 @@ export class Connection {
   onClose(): void {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
-    this.#held = undefined;
+    this.#echoPath?.discard();
     // Setting an array's length is a call into the runtime even when it is already 0; the echo path never
-    // fills these.
+    // fills the inbox.
     if (this.#inbox.length > 0) this.#inbox.length = 0;
-    if (this.#outbox.length > 0) this.#outbox.length = 0;
+    this.#outbox?.clear();
     const waiters = this.#drainWaiters;
     this.#drainWaiters = undefined;
     if (waiters) for (const resolve of waiters) resolve();
@@ -801,8 +684,6 @@ export class Connection {
     };
   }
 }
-
-const NEWLINE = Buffer.from('\n');
 
 // Socket listeners shared by every connection: `this` is the socket, which points at its connection.
 // One set of functions for the whole server instead of closures per connection.
@@ -849,21 +730,4 @@ function readable(error: Error): Error {
 function isReset(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ECONNRESET' || code === 'EPIPE';
-}
-
-// Merge a run of the newest pieces whose sizes are each no larger than the run after them, like carries in
-// a binary counter: a byte is only copied again into a run at least twice as large, so a trickle of tiny
-// pieces costs O(n log n) copying, never O(n²).
-function mergeNewest(pieces: Buffer[]): void {
-  let start = pieces.length - 1;
-  let size = pieces[start]!.length;
-  while (start > 0 && pieces[start - 1]!.length <= size) {
-    start -= 1;
-    size += pieces[start]!.length;
-  }
-  if (start === pieces.length - 1) {
-    start -= 1;
-    size += pieces[start]!.length;
-  }
-  pieces.splice(start, pieces.length - start, Buffer.concat(pieces.slice(start), size));
 }
