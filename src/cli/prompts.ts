@@ -1,6 +1,7 @@
 // The only module that talks to @inquirer/prompts: tests mock this file, nothing deeper. The library is loaded
 // when a prompt is shown, since most runs (pipes, scripts, CI) never show one.
 import { InterruptedError } from '../errors.js';
+import { importModule } from '../import-module.js';
 import type { Io } from '../io.js';
 
 export interface Choice<T> {
@@ -9,7 +10,7 @@ export interface Choice<T> {
   description?: string;
 }
 
-const inquirer = () => import('@inquirer/prompts');
+const inquirer = () => importModule<typeof import('@inquirer/prompts')>('@inquirer/prompts');
 
 const context = (io: Io) => ({ input: io.stdin, output: io.stderr, clearPromptOnDone: false });
 

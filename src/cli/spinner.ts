@@ -1,8 +1,12 @@
-import ora from 'ora';
+import { importModule } from '../import-module.js';
 import type { Io, Spinner } from '../io.js';
 
-/** The CLI's spinner capability (`Io.spinner`): ora on stderr. The gates live in `startSpinner`. */
-export function oraSpinner(io: Io): NonNullable<Io['spinner']> {
+/**
+ * The CLI's spinner capability (`Io.spinner`): ora on stderr. The gates live in `startSpinner`. ora is an ES
+ * module, imported rather than bundled or required (see src/import-module.ts), and only when a spinner can show.
+ */
+export async function oraSpinner(io: Io): Promise<NonNullable<Io['spinner']>> {
+  const { default: ora } = await importModule<typeof import('ora')>('ora');
   return (text, { color }): Spinner => {
     const spinner = ora({
       text,

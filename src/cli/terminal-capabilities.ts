@@ -11,7 +11,7 @@ export async function withTerminalCapabilities(io: Io): Promise<Io> {
   capable.promptPassword ??= (message) => promptPassword(io, message);
   if (capable.spinner === undefined && canShowSpinner(io)) {
     const { oraSpinner } = await import('./spinner.js');
-    capable.spinner = oraSpinner(io);
+    capable.spinner = await oraSpinner(io);
   }
   return capable;
 }

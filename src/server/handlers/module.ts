@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FileError, UsageError } from '../../errors.js';
+import { importModule } from '../../import-module.js';
 import { fromMessageHandler, type HandlerHooks } from './message-handler.js';
 import type { Handler, MessageHandler } from './types.js';
 
@@ -25,7 +26,7 @@ export async function loadModuleHandler(spec: string, cwd: string): Promise<Hand
   }
   let loaded: Record<string, unknown>;
   try {
-    loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    loaded = await importModule<Record<string, unknown>>(pathToFileURL(path).href);
   } catch (error) {
     const reason = error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
     throw new FileError(`cannot load handler ${spec}: ${reason}`, { cause: error });
