@@ -32,14 +32,17 @@ function onOutputError(stream: 'stdout' | 'stderr') {
 process.stdout.on('error', onOutputError('stdout'));
 process.stderr.on('error', onOutputError('stderr'));
 
-// V8's compile cache (Node 22.1 and later) keeps compiled code for the chunks imported below across runs; on
-// Node 20 the function does not exist and every run compiles them afresh.
+// V8's compile cache (Node 22.1 and later) keeps compiled code across runs for the packages some runs load from
+// node_modules (ora, the X.509 builder); the bundle itself has its own code cache (bin/run-bundle.js).
 (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 const argv = process.argv.slice(2);
 if (isBareVersionRequest(argv)) {
   process.stdout.write(`${VERSION}\n`);
 } else {
-  const { main } = await import('./main.js');
-  process.exitCode = await main(argv, processIo());
+  // A promise chain, not a top-level await: the bundle is CommonJS (see scripts/bundle-cli.ts), which has none.
+  // main() settles with an exit code for every failure; a rejection is a bug, reported as Node reports one.
+  void import('./main.js').then(async ({ main }) => {
+    process.exitCode = await main(argv, processIo());
+  });
 }

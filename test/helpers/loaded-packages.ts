@@ -5,7 +5,9 @@ import { pathToFileURL } from 'node:url';
 import { makeTempDir } from './tmpdir.js';
 
 // A module resolve hook (node:module register) that appends every URL Node resolves to a file. The hooks run
-// on their own thread, so a synchronous append is the simplest way to hand the list back.
+// on their own thread, so a synchronous append is the simplest way to hand the list back. The command line is
+// a CommonJS bundle whose packages load with require(), which the hook does not see: the register script also
+// records every file CommonJS resolves.
 const RESOLVE_HOOK = `
 import { appendFileSync } from 'node:fs';
 let log;
@@ -23,7 +25,7 @@ export interface LoadTrace {
   stderr: string;
 }
 
-/** Runs `node [args]` and lists the npm packages the process loaded through ESM imports. */
+/** Runs `node [args]` and lists the npm packages the process loaded, by import or by require. */
 export async function tracePackages(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
@@ -36,8 +38,15 @@ export async function tracePackages(
   await writeFile(log, '');
   await writeFile(
     register,
-    `import { register } from 'node:module';\n` +
-      `register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: ${JSON.stringify(log)} } });\n`,
+    `import Module, { register } from 'node:module';\n` +
+      `import { appendFileSync } from 'node:fs';\n` +
+      `register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: ${JSON.stringify(log)} } });\n` +
+      `const resolveFilename = Module._resolveFilename;\n` +
+      `Module._resolveFilename = function (...args) {\n` +
+      `  const file = resolveFilename.apply(this, args);\n` +
+      `  appendFileSync(${JSON.stringify(log)}, file + '\\n');\n` +
+      `  return file;\n` +
+      `};\n`,
   );
   const child = spawn(process.execPath, ['--import', pathToFileURL(register).href, ...args], {
     env,

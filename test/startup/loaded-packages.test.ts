@@ -3,6 +3,7 @@ import { expect, onTestFinished, test } from 'vitest';
 import { createServer } from '../../src/index.js';
 import { tracePackages } from '../helpers/loaded-packages.js';
 import { BIN, cliEnv, runCli } from '../helpers/run-cli.js';
+import { makeTempDir } from '../helpers/tmpdir.js';
 
 // What each entry point may load is what its start-up costs: a one-shot `send` in a health-check loop, or a
 // library user's `import('tlsecho')`, must not pay for the command line, spinners, prompts or X.509 building.
@@ -44,6 +45,15 @@ test('a one-shot tlsecho send loads nothing from node_modules: yargs is in the b
   expect(trace.stderr).toBe('');
   expect(trace.code).toBe(0);
   expect(trace.packages).toEqual([]);
+});
+
+// The trace sees what the CommonJS bundle require()s, or the tests above would pass for any bundle.
+test('tlsecho gencert loads the X.509 builder and nothing of the prompts or spinners off a terminal', async () => {
+  const dir = await makeTempDir();
+  const trace = await tracePackages([BIN, 'gencert', '--out', dir], cliEnv());
+  expect(trace.code).toBe(0);
+  expect(trace.packages).toContain('@peculiar/x509');
+  expect(trace.packages.filter((name) => CLI_PACKAGES.test(name))).toEqual([]);
 });
 
 // The bundle defers yargs' help layout packages (scripts/bundle-cli.ts): every way of asking for help loads them
