@@ -4,10 +4,10 @@
 // (module.enableCompileCache is Node 22.1+), and compiling the bundle was about a tenth of a one-shot `send`.
 //
 // The cache is written by `npm run build` (scripts/write-code-cache.cjs) after a training run. It is used
-// only when it was made for this very bundle file (size and modification time, recorded in the cache's
-// first line) and V8 accepts it (same V8 version and flags); otherwise the bundle is compiled as usual.
+// only when it was made for this very build of the bundle (the build's id, recorded in the cache's first
+// line) and V8 accepts it (same V8 version and flags); otherwise the bundle is compiled as usual.
 // Plain CommonJS, not TypeScript: this file loads the bundle, so it cannot be part of it.
-const { readFileSync, statSync, writeFileSync, renameSync } = require('node:fs');
+const { readFileSync, writeFileSync, renameSync } = require('node:fs');
 const Module = require('node:module');
 const { dirname } = require('node:path');
 const vm = require('node:vm');
@@ -23,11 +23,11 @@ const wrap = (source) =>
   `(function (exports, require, module, __filename, __dirname, launcherImport) {${source}\n})`;
 const launcherImport = (specifier) => import(specifier);
 
-/** The identity of a bundle file as the cache records it. */
-function bundleStamp(file) {
-  const stat = statSync(file);
-  return `${stat.size}:${stat.mtimeMs}`;
-}
+/**
+ * The identity of a bundle as the cache records it: its first line, a comment with an id that each build makes
+ * afresh (scripts/bundle-cli.ts). Not the file's modification time: npm sets that to a constant on install.
+ */
+const bundleStamp = (source) => source.slice(0, source.indexOf('\n'));
 
 function readCache(cacheFile, stamp) {
   let data;
@@ -48,8 +48,8 @@ function readCache(cacheFile, stamp) {
  */
 function runBundle(file, { writeCache = false } = {}) {
   const cacheFile = `${file}.cache`;
-  const stamp = bundleStamp(file);
   const source = readFileSync(file, 'utf8');
+  const stamp = bundleStamp(source);
   const script = new vm.Script(wrap(source), {
     filename: file,
     cachedData: writeCache ? undefined : readCache(cacheFile, stamp),

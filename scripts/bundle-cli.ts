@@ -8,6 +8,7 @@
 // latency histogram) stay external and load from node_modules when a run uses them.
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { access, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -83,7 +84,12 @@ await build({
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
   define: { 'import.meta.url': 'import_meta_url' },
-  banner: { js: 'const import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+  // The first line names this build: bin/run-bundle.js uses a code cache only if it was made for the same one.
+  banner: {
+    js:
+      `// tlsecho build ${randomUUID()}\n` +
+      'const import_meta_url = require("node:url").pathToFileURL(__filename).href;',
+  },
   plugins: [deferHelpLayout, importThroughLauncher],
 });
 // The bench worker is its own entry: src/bench/threads.ts starts it by URL next to the bundle that asks.
