@@ -69,6 +69,7 @@ export interface SendOptions extends ClientConnectionOptions {
 export interface SendResult {
   target: string;
   ok: boolean;
+  /** The TLS session; null for `--plain` (plain TCP), or when no connection was made. */
   tls: {
     protocol: string | null;
     cipher: string;
@@ -80,6 +81,7 @@ export interface SendResult {
   replies: Array<FrameJson | TermReplyJson>;
   timings: {
     connectMs: number | null;
+    /** 0 for `--plain`: there is no handshake. */
     handshakeMs: number | null;
     /** From the first frame sent to the first reply. */
     firstReplyMs: number | null;
@@ -218,7 +220,8 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
   const result: SendResult = {
     target,
     ok: failure === undefined,
-    tls: client
+    // null for a plain TCP connection (--plain), as when no connection was made.
+    tls: client?.peer.encrypted
       ? {
           protocol: client.peer.protocol,
           cipher: client.peer.cipher,
