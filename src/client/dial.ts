@@ -143,7 +143,7 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
             hint:
               tcpConnectedAt === undefined
                 ? undefined
-                : 'is it a TLS server? (raise --connect-timeout if it is slow)',
+                : 'is it a TLS server? (raise --connect-timeout if it is slow; --plain for a gen_tcp service without TLS)',
           },
         ),
       );

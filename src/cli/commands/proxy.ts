@@ -15,6 +15,7 @@ import type { MinTlsVersion } from '../../tls/options.js';
 import {
   durationOption,
   FRAMING_GROUP,
+  plainConflictRule,
   OUTPUT_GROUP,
   TLS_GROUP,
   withFramingOptions,
@@ -26,6 +27,16 @@ import {
 const LISTEN_GROUP = 'Listening (clients connect here):';
 const UPSTREAM_GROUP = 'Server (where frames are relayed to):';
 const LIMITS_GROUP = 'Limits:';
+// How the proxy trusts the server and proves who it is: meaningless towards a plain TCP server.
+const UPSTREAM_TLS_FLAGS = [
+  'ca',
+  'pin',
+  'insecure',
+  'servername',
+  'upstream-cert',
+  'upstream-key',
+  'upstream-key-passphrase-file',
+];
 
 export interface ProxyArgs {
   target?: string;
@@ -46,6 +57,7 @@ export interface ProxyArgs {
   'upstream-cert'?: string;
   'upstream-key'?: string;
   'upstream-key-passphrase-file'?: string;
+  'upstream-plain'?: boolean;
   'connect-timeout'?: number;
   'max-connections'?: number;
   'idle-timeout'?: number;
@@ -106,6 +118,7 @@ export function toProxyOptions(argv: ProxyArgs): ProxyOptions {
       packet: upstreamPacket,
       maxFrame: validateMaxFrame(upstreamPacket, maxFrame ?? defaultMaxFrame(upstreamPacket)),
       connectTimeoutMs: argv['connect-timeout'] ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      ...(argv['upstream-plain'] ? { plain: true } : {}),
       tls: {
         caFiles: argv.ca,
         pin: argv.pin === undefined ? undefined : parsePin(argv.pin),
@@ -169,6 +182,12 @@ function proxyBuilder(y: Argv) {
       type: 'string',
       describe: 'file holding the passphrase of an encrypted --upstream-key',
       group: TLS_GROUP,
+    })
+    .option('upstream-plain', {
+      type: 'boolean',
+      describe:
+        'reach the server over plain TCP, without TLS, as an Erlang gen_tcp service in a trusted network: NOT encrypted or verified (prints a warning); the server TLS flags are then refused',
+      group: UPSTREAM_GROUP,
     })
     .option('upstream-packet', {
       type: 'string',
@@ -235,6 +254,9 @@ function proxyBuilder(y: Argv) {
     })
     .check((argv) => {
       if (argv.verbose && argv.quiet) return '--verbose and --quiet cannot go together';
+      // --min-tls and --alpn also shape the listener, so they stay allowed.
+      const upstreamPlain = plainConflictRule(argv, 'upstream-plain', UPSTREAM_TLS_FLAGS);
+      if (upstreamPlain !== true) return upstreamPlain;
       checkCertKeyPair(argv.cert, argv.key);
       checkCertKeyPair(argv['upstream-cert'], argv['upstream-key'], {
         cert: '--upstream-cert',
