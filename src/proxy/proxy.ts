@@ -29,6 +29,11 @@ export async function proxy(options: ProxyOptions, io: Io): Promise<void> {
   const tls = await loadClientTlsSettings(options.upstream.tls, io.cwd);
   warnIfInsecure(tls, log);
   if (options.upstream.plain) warnPlain(log, '--upstream-plain');
+  if (options.plain) {
+    log.warn(
+      'clients connect over plain TCP (--listen-plain): anyone between them and the proxy can read and change their sessions',
+    );
+  }
   const recorder =
     options.record === undefined
       ? undefined

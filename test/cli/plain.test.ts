@@ -141,6 +141,44 @@ describe('--plain against a plain TCP {packet, 4} server', () => {
   });
 });
 
+describe('proxy --listen-plain', () => {
+  test('accepts plain TCP clients, makes no certificate, and relays them (here to a plain server too)', async () => {
+    const relay = await startListening([
+      'proxy',
+      '--listen',
+      '127.0.0.1:0',
+      '--listen-plain',
+      '--upstream-plain',
+      target(),
+    ]);
+    // Two warnings, one per side, and no certificate line: none was loaded or made.
+    expect(relay.stderr()).toBe(
+      'tlsecho: warning: the connection to the server is not encrypted (--upstream-plain): anyone between here and the server can read and change this session\n' +
+        'tlsecho: warning: clients connect over plain TCP (--listen-plain): anyone between them and the proxy can read and change their sessions\n' +
+        `listening on 127.0.0.1:${relay.port} (packet 4, proxy to ${target()}, plain TCP, NOT encrypted)\n`,
+    );
+    const r = await runCli(['send', `127.0.0.1:${relay.port}`, '--plain', '--expect-echo', 'via', 'proxy']);
+    expect(r).toMatchObject({ code: 0, stdout: 'via\nproxy\n', stderr: WARNING });
+    await relay.waitFor('stderr', /\[#1\] closed /);
+    expect(relay.stderr()).toMatch(/\[#1\] accepted 127\.0\.0\.1:\d+ plain TCP\n/);
+  });
+
+  test('refuses the listener certificate flags, and --min-tls when neither side speaks TLS', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--cert', 'c', '--key', 'k'], '--listen-plain and --cert'],
+      [['--client-ca', 'ca.crt'], '--listen-plain and --client-ca'],
+      [['--upstream-plain', '--min-tls', '1.3'], '--listen-plain and --min-tls'],
+    ];
+    for (const [flags, both] of cases) {
+      const r = await runCli(['proxy', '--listen', '0', '--listen-plain', ...flags, target()]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.split('\n')[0]).toBe(
+        `tlsecho: ${both} cannot go together: --listen-plain speaks TCP without TLS`,
+      );
+    }
+  });
+});
+
 describe('--plain keeps the exit codes', () => {
   test('refused → 4', async () => {
     const closed = await startPlainServer();

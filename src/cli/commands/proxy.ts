@@ -28,6 +28,8 @@ const LISTEN_GROUP = 'Listening (clients connect here):';
 const UPSTREAM_GROUP = 'Server (where frames are relayed to):';
 const LIMITS_GROUP = 'Limits:';
 // How the proxy trusts the server and proves who it is: meaningless towards a plain TCP server.
+// What the proxy shows its clients: meaningless on a plain TCP listener.
+const LISTEN_TLS_FLAGS = ['cert', 'key', 'key-passphrase-file', 'client-ca'];
 const UPSTREAM_TLS_FLAGS = [
   'ca',
   'pin',
@@ -58,6 +60,7 @@ export interface ProxyArgs {
   'upstream-key'?: string;
   'upstream-key-passphrase-file'?: string;
   'upstream-plain'?: boolean;
+  'listen-plain'?: boolean;
   'connect-timeout'?: number;
   'max-connections'?: number;
   'idle-timeout'?: number;
@@ -113,6 +116,7 @@ export function toProxyOptions(argv: ProxyArgs): ProxyOptions {
     color: argv.color ?? true,
     output: argv.output ?? 'text',
     record: argv.record,
+    ...(argv['listen-plain'] ? { plain: true } : {}),
     upstream: {
       target: parseTarget(argv.target),
       packet: upstreamPacket,
@@ -161,6 +165,12 @@ function proxyBuilder(y: Argv) {
     .option('key-passphrase-file', {
       type: 'string',
       describe: 'file holding the passphrase of an encrypted --key',
+      group: LISTEN_GROUP,
+    })
+    .option('listen-plain', {
+      type: 'boolean',
+      describe:
+        'accept clients over plain TCP, without TLS, as an Erlang gen_tcp listener does: NOT encrypted (prints a warning); no certificate is made, and the certificate flags are refused',
       group: LISTEN_GROUP,
     })
     .option('client-ca', {
@@ -257,6 +267,12 @@ function proxyBuilder(y: Argv) {
       // --min-tls and --alpn also shape the listener, so they stay allowed.
       const upstreamPlain = plainConflictRule(argv, 'upstream-plain', UPSTREAM_TLS_FLAGS);
       if (upstreamPlain !== true) return upstreamPlain;
+      const listenPlain = plainConflictRule(argv, 'listen-plain', [
+        ...LISTEN_TLS_FLAGS,
+        // Shared by both sides: meaningless only when neither speaks TLS.
+        ...(argv['upstream-plain'] ? ['min-tls', 'alpn'] : []),
+      ]);
+      if (listenPlain !== true) return listenPlain;
       checkCertKeyPair(argv.cert, argv.key);
       checkCertKeyPair(argv['upstream-cert'], argv['upstream-key'], {
         cert: '--upstream-cert',
