@@ -82,7 +82,7 @@ export async function openClient(
  */
 export function describeConnection(client: FramedClient, tls: ClientTlsFlags): string {
   const peer = client.peer;
-  if (!peer.encrypted) return `connected to ${client.target}: plain TCP, NOT encrypted (--plain)`;
+  if (peer.encrypted === false) return `connected to ${client.target}: plain TCP, NOT encrypted (--plain)`;
   const trust = tls.insecure ? 'NOT verified (--insecure)' : tls.pin ? 'verified (pinned)' : 'verified';
   // The server chose its certificate's subject: escaped, so it cannot write lines of its own.
   const subject = peer.subject ? `CN=${escapeControls(peer.subject)}` : 'no subject CN';
@@ -104,7 +104,7 @@ export function logPeerDetails(
   if (!log.enabled('verbose')) return;
   const peer = client.peer;
   // A plain connection negotiated nothing and showed no certificate: describeConnection says it all.
-  if (!peer.encrypted) return;
+  if (peer.encrypted === false) return;
   const offered = tls.alpn && tls.alpn.length > 0 ? ` (offered ${tls.alpn.join(', ')})` : '';
   log.verbose(
     `negotiated ${peer.protocol ?? 'TLS'}, cipher ${peer.cipher}, ALPN ${peer.alpn || 'none'}${offered}`,
@@ -150,7 +150,7 @@ function warnIfPinnedCertificateOutOfDate(
   log: Logger,
   now = new Date(),
 ): void {
-  if (!client.peer.encrypted) return;
+  if (client.peer.encrypted === false) return;
   const leaf = client.peer.chain[0];
   if (tls.pin === undefined || leaf === undefined) return;
   const problem = validityProblem(describeCertificate(leaf), now);

@@ -221,15 +221,16 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
     target,
     ok: failure === undefined,
     // null for a plain TCP connection (--plain), as when no connection was made.
-    tls: client?.peer.encrypted
-      ? {
-          protocol: client.peer.protocol,
-          cipher: client.peer.cipher,
-          alpn: client.peer.alpn || null,
-          fingerprint: client.peer.fingerprint,
-          verified: client.peer.verified,
-        }
-      : null,
+    tls:
+      client && client.peer.encrypted !== false
+        ? {
+            protocol: client.peer.protocol,
+            cipher: client.peer.cipher,
+            alpn: client.peer.alpn || null,
+            fingerprint: client.peer.fingerprint,
+            verified: client.peer.verified,
+          }
+        : null,
     replies: replies.map((reply) => (etf ? termReplyToJson(reply) : frameToJson(reply))),
     timings: {
       connectMs: client ? round(client.timings.connectMs) : null,

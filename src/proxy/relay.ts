@@ -67,7 +67,7 @@ async function openRelay(
   });
   const peer = upstream.peer;
   log.info(
-    peer.encrypted
+    peer.encrypted !== false
       ? `[#${id}] connected to ${target}: ${peer.protocol ?? 'TLS'}, ${peer.fingerprint}, ${peer.verified ? 'verified' : 'NOT verified (--insecure)'}`
       : `[#${id}] connected to ${target}: plain TCP, NOT encrypted (--upstream-plain)`,
     {
@@ -75,7 +75,7 @@ async function openRelay(
       id,
       target,
       // null over plain TCP (--upstream-plain), as `send --json` reports `"tls": null`.
-      protocol: peer.encrypted ? peer.protocol : null,
+      protocol: peer.encrypted !== false ? peer.protocol : null,
       verified: peer.verified,
     },
   );

@@ -15,7 +15,7 @@ export interface PlainPeerSummary {
 
 export const PLAIN_PEER: PlainPeerSummary = Object.freeze({ encrypted: false, verified: false });
 
-/** A TLS connection: what was negotiated, and the server's certificate. */
+/** A TLS connection: what was negotiated, and the server's certificate. Code that reads a summary treats only `encrypted: false` as plain. */
 export interface TlsPeerSummary {
   encrypted: true;
   protocol: string | null;
