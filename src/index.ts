@@ -16,7 +16,14 @@ export {
   type MinTlsVersion,
   type ServerTlsSettings,
 } from './tls/options.js';
-export { verifyServer, summarisePeer, type PeerSummary } from './tls/verify.js';
+export {
+  verifyServer,
+  summarisePeer,
+  PLAIN_PEER,
+  type PeerSummary,
+  type TlsPeerSummary,
+  type PlainPeerSummary,
+} from './tls/verify.js';
 export { describeSocketError } from './tls/errors.js';
 export * from './server/index.js';
 export { connectFramed, DEFAULT_CONNECT_TIMEOUT_MS, type ConnectFramedOptions } from './client/dial.js';

@@ -44,7 +44,8 @@ export async function bench(options: BenchOptions, io: Io): Promise<BenchReport>
       stopCurrent = stop;
       const outcome = await result;
       report.results.push(outcome);
-      if (!options.json) io.stdout.write(formatBenchResult(outcome, options.target.label));
+      if (!options.json)
+        io.stdout.write(formatBenchResult(outcome, options.target.label, options.target.plain));
       if (!outcome.ok) {
         report.ok = false;
         break;

@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { Decoder } from '../codec/decoder.js';
 import { ConnectionError, TimeoutError } from '../errors.js';
 import { describeSocketError } from '../tls/errors.js';
@@ -33,7 +33,7 @@ const CLOSE_GRACE_MS = 2000;
 const MAX_BATCH_BYTES = 256 * 1024;
 
 /**
- * Drives one TLS connection: keeps up to `pipeline` frames in flight (closed loop), or sends each frame at
+ * Drives one TLS (or, with --plain, TCP) connection: keeps up to `pipeline` frames in flight (closed loop), or sends each frame at
  * its due time (open loop, `ratePerSecond`), and checks every reply against what was sent.
  *
  * Everything is plain callbacks on the socket: no promise or allocation per frame, so the load generator
@@ -41,7 +41,7 @@ const MAX_BATCH_BYTES = 256 * 1024;
  * compared byte for byte where they lie in what was read, never cut out or put back together.
  */
 export class ConnectionDriver {
-  readonly #socket: TLSSocket;
+  readonly #socket: Socket;
   readonly #createDecoder: () => Decoder;
   // Set once the reply stream stopped being exactly what was sent: from then on a decoder cuts it into
   // frames, so that each can be told lost, skipped or corrupt.
@@ -67,7 +67,7 @@ export class ConnectionDriver {
   readonly #done: Promise<void>;
 
   constructor(
-    socket: TLSSocket,
+    socket: Socket,
     reads: ReadRelay | undefined,
     createDecoder: () => Decoder,
     payloads: PayloadFactory,

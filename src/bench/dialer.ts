@@ -9,9 +9,10 @@ import { formatDuration } from '../units.js';
 import type { BenchTarget } from './options.js';
 import { ReadRelay } from './read-relay.js';
 
-/** A verified TLS connection, ready to send. */
+/** A verified TLS connection (or, with `target.plain`, a TCP connection), ready to send. */
 export interface OpenedSocket {
-  socket: TLSSocket;
+  socket: Socket;
+  /** Until the TLS session was verified; for a plain connection, until TCP connected. */
   handshakeMs: number;
   /**
    * Where its reads go, when they are read into a reused buffer (see ReadRelay); undefined when they come
@@ -38,6 +39,7 @@ export function createDialer(
   timeoutMs: number,
   options: { reuseReadBuffer: boolean },
 ): Dialer {
+  if (target.plain) return createPlainDialer(target, timeoutMs, options);
   const { servername, ALPNProtocols, ...contextOptions } = buildClientTlsOptions(settings, target.host);
   const secureContext = contextOptions.secureContext ?? createSecureContext(contextOptions);
   const connectOptions: ConnectionOptions = {
@@ -161,4 +163,54 @@ function openSocket(
     socket.on('close', onClose);
     socket.on('secureConnect', onSecure);
   });
+}
+
+/** `--plain`: TCP connections without TLS, with the same timeout, PROXY header and read buffer handling. */
+function createPlainDialer(
+  target: BenchTarget,
+  timeoutMs: number,
+  options: { reuseReadBuffer: boolean },
+): Dialer {
+  const proxyHeader = target.proxyHeader === undefined ? undefined : localProxyHeader(target.proxyHeader);
+  return {
+    open: async () => {
+      const started = performance.now();
+      if (proxyHeader !== undefined) {
+        const socket = await sendProxyHeader(target, proxyHeader, timeoutMs);
+        // As on a TLS connection: the drivers take the socket's timeout as the reply timeout.
+        socket.setTimeout(timeoutMs);
+        return { socket, handshakeMs: performance.now() - started, reads: undefined };
+      }
+      const reads = options.reuseReadBuffer ? new ReadRelay() : undefined;
+      const socket = await new Promise<Socket>((resolve, reject) => {
+        const tcp = connectTcp({
+          host: target.host,
+          port: target.port,
+          noDelay: true,
+          ...(reads ? { onread: reads.options } : {}),
+        });
+        const fail = (error: unknown) => {
+          cleanup();
+          tcp.destroy();
+          reject(describeSocketError(error, target.label, 'connect'));
+        };
+        const onTimeout = () =>
+          fail(
+            new TimeoutError(`connecting to ${target.label} timed out after ${formatDuration(timeoutMs)}`),
+          );
+        const cleanup = () => {
+          tcp.off('error', fail);
+          tcp.off('timeout', onTimeout);
+        };
+        tcp.setTimeout(timeoutMs);
+        tcp.on('error', fail);
+        tcp.on('timeout', onTimeout);
+        tcp.once('connect', () => {
+          cleanup();
+          resolve(tcp);
+        });
+      });
+      return { socket, handshakeMs: performance.now() - started, reads };
+    },
+  };
 }

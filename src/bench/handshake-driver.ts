@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { Decoder } from '../codec/decoder.js';
 import { ConnectionError, TimeoutError } from '../errors.js';
 import { describeSocketError } from '../tls/errors.js';
@@ -41,7 +41,7 @@ export class HandshakeLoop {
   async run(): Promise<void> {
     const { tally } = this;
     while (!this.#stopped && this.#sequence < this.settings.quota) {
-      let socket: TLSSocket;
+      let socket: Socket;
       try {
         const opened = await this.dialer.open();
         socket = opened.socket;
@@ -68,7 +68,7 @@ export class HandshakeLoop {
   }
 
   // Sends one message and waits for its reply on a fresh connection.
-  #exchange(socket: TLSSocket, sequence: number): Promise<void> {
+  #exchange(socket: Socket, sequence: number): Promise<void> {
     const { tally, payloads, settings } = this;
     const decoder = this.createDecoder();
     return new Promise<void>((resolve, reject) => {

@@ -9,6 +9,8 @@ export interface BenchTarget {
   label: string;
   /** Open every connection with this PROXY protocol header, for a server behind a balancer. */
   proxyHeader?: ProxyHeaderVersion;
+  /** Plain TCP without TLS (`--plain`), for `gen_tcp` services; the TLS settings are then not used. */
+  plain?: boolean;
 }
 
 /** Everything `tlsecho bench` was asked to do, with files already read and flags already checked. */

@@ -132,3 +132,47 @@ export function durationOption(describe: string, defaultValue?: string, group?: 
     coerce: (value: string) => parseDuration(value),
   };
 }
+
+/** The TLS flags a client takes, in the order a conflict names them. */
+export const CLIENT_TLS_FLAGS = [
+  'ca',
+  'pin',
+  'insecure',
+  'servername',
+  'cert',
+  'key',
+  'key-passphrase-file',
+  'min-tls',
+  'max-tls',
+  'ciphers',
+  'alpn',
+] as const;
+
+/** What `--plain` says in --help, for every client command. */
+export const PLAIN_HELP =
+  'speak the frames over plain TCP, without TLS, as to an Erlang gen_tcp service in a trusted network: NOT encrypted or verified (prints a warning); TLS flags are then refused';
+
+/**
+ * A `.check()` rule: with `plainFlag` given, each of `tlsFlags` is a usage error naming both flags, since a
+ * connection without TLS cannot honour it. `--min-tls` counts only when it differs from its default (1.2):
+ * yargs gives a check the defaulted value, not whether it was typed.
+ */
+export function plainConflictRule(
+  argv: Record<string, unknown>,
+  plainFlag: string,
+  tlsFlags: readonly string[],
+): true | string {
+  if (argv[plainFlag] !== true) return true;
+  for (const flag of tlsFlags) {
+    const value = argv[flag];
+    const given =
+      value !== undefined &&
+      value !== false &&
+      !(Array.isArray(value) && value.length === 0) &&
+      !(flag === 'min-tls' && value === '1.2');
+    if (given) {
+      return `--${plainFlag} and --${flag} cannot go together: --${plainFlag} speaks TCP without TLS`;
+    }
+  }
+  return true;
+}

@@ -3,10 +3,10 @@ import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { createFraming } from '../codec/framing.js';
 import { defaultMaxFrame, type PacketMode } from '../codec/limits.js';
-import { TimeoutError, TlsFailureError, type TlsechoError } from '../errors.js';
+import { ConnectionError, TimeoutError, TlsFailureError, type TlsechoError } from '../errors.js';
 import { describeSocketError } from '../tls/errors.js';
 import { buildClientTlsOptions, type ClientTlsSettings } from '../tls/options.js';
-import { summarisePeer, verifyServer } from '../tls/verify.js';
+import { PLAIN_PEER, summarisePeer, verifyServer } from '../tls/verify.js';
 import { formatDuration } from '../units.js';
 import { abortReason } from './deadline.js';
 import { FramedClient } from './framed-client.js';
@@ -32,6 +32,11 @@ export interface ConnectFramedOptions extends Target {
    * header (`encodeProxyHeaderV2()`) for a server that requires one. The connect timeout covers it.
    */
   proxyHeader?: Buffer;
+  /**
+   * Speak the frames over plain TCP, without TLS, as to an Erlang `gen_tcp` service in a trusted network:
+   * nothing is encrypted or verified, and `tls` is not used. Never the default.
+   */
+  plain?: boolean;
 }
 
 /**
@@ -42,6 +47,7 @@ export interface ConnectFramedOptions extends Target {
  * (one line, with the fingerprint that was seen), no answer in time → TimeoutError.
  */
 export function connectFramed(options: ConnectFramedOptions): Promise<FramedClient> {
+  if (options.plain) return connectPlain(options);
   const target = formatTarget(options);
   const settings = options.tls ?? {};
   const packet = options.packet ?? 4;
@@ -137,7 +143,7 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
             hint:
               tcpConnectedAt === undefined
                 ? undefined
-                : 'is it a TLS server? (raise --connect-timeout if it is slow)',
+                : 'is it a TLS server? (raise --connect-timeout if it is slow; --plain for a gen_tcp service without TLS)',
           },
         ),
       );
@@ -172,6 +178,68 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
         } catch (error) {
           finish(settingsError(error));
         }
+      });
+    });
+  });
+}
+
+/**
+ * The plain TCP side of `connectFramed`: the same timeout, abort and PROXY header handling, and the same
+ * typed errors (refused → ConnectionError, no connection in time → TimeoutError), with no TLS at all.
+ */
+function connectPlain(options: ConnectFramedOptions): Promise<FramedClient> {
+  const target = formatTarget(options);
+  const packet = options.packet ?? 4;
+  const framing = createFraming(packet, options.maxFrame ?? defaultMaxFrame(packet));
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const signal = options.signal;
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  const started = performance.now();
+  const proxyHeader = options.proxyHeader;
+
+  return new Promise<FramedClient>((resolve, reject) => {
+    let settled = false;
+    // Frames are messages: send each at once rather than wait (Nagle) for more to fill a segment.
+    const socket = netConnect({ host: options.host, port: options.port, noDelay: true });
+    const finish = (error: TlsechoError | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      if (error) {
+        socket.destroy();
+        reject(error);
+        return;
+      }
+      const timings = { connectMs: performance.now() - started, handshakeMs: 0 };
+      resolve(new FramedClient(socket, target, framing, PLAIN_PEER, timings, signal));
+    };
+    const onError = (error: unknown) => finish(describeSocketError(error, target, 'connect'));
+    // Only possible while the PROXY header is being written: the server took the connection and hung up.
+    const onClose = () =>
+      finish(
+        new ConnectionError(`${target} closed the connection as it opened`, {
+          code: 'ERR_CONNECTION_CLOSED',
+          hint: 'is the server full, or refusing this client?',
+        }),
+      );
+    const onAbort = () => finish(abortReason(signal!));
+    const timer = setTimeout(
+      () => finish(new TimeoutError(`connecting to ${target} timed out after ${formatDuration(timeoutMs)}`)),
+      timeoutMs,
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', onError);
+    socket.once('close', onClose);
+    socket.once('connect', () => {
+      if (proxyHeader === undefined) {
+        finish(undefined);
+        return;
+      }
+      socket.write(proxyHeader, (error) => {
+        if (!error) finish(undefined); // a failed write also emits 'error'
       });
     });
   });

@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { Decoder } from '../codec/decoder.js';
 import type { Framing } from '../codec/framing.js';
 import { ConnectionError, ProtocolError, type TlsechoError } from '../errors.js';
@@ -31,7 +31,7 @@ export interface ClientCounters {
 type Pending = { resolve(result: IteratorResult<Buffer>): void; reject(error: unknown): void };
 
 /**
- * A verified, framed TLS connection. Iterate it (once) for received frames; `send` frames with backpressure;
+ * A verified, framed TLS connection (or, with `plain`, a framed TCP connection). Iterate it (once) for received frames; `send` frames with backpressure;
  * `end` to close. The iteration ends when the server closes, or throws the typed error that ended the
  * session, but only after every complete frame received before it.
  *
@@ -53,11 +53,15 @@ export class FramedClient implements AsyncIterable<Buffer> {
 
   /** @internal Built by `connectFramed`. */
   constructor(
-    readonly socket: TLSSocket,
+    /** A TLSSocket, or a plain TCP socket for `plain` connections (`peer.encrypted` is then false). */
+    readonly socket: Socket,
     /** `host:port` as messages show it. */
     readonly target: string,
     readonly framing: Framing,
-    /** Protocol, cipher, subject and fingerprint of the server, and whether it was verified. */
+    /**
+     * Protocol, cipher, subject and fingerprint of the server, and whether it was verified; for a plain TCP
+     * connection only `{ encrypted: false }`.
+     */
     readonly peer: PeerSummary,
     readonly timings: ConnectTimings,
     signal?: AbortSignal,

@@ -7,7 +7,7 @@ import { localProxyHeader, type ProxyHeaderVersion } from './proxy-header.js';
 import { formatTarget, type Target } from './target.js';
 import type { ClientTlsSettings } from '../tls/options.js';
 import { describeCertificate, validityProblem } from '../certs/inspect.js';
-import { warnIfInsecure, type ClientTlsFlags } from './tls-settings.js';
+import { warnIfInsecure, warnPlain, type ClientTlsFlags } from './tls-settings.js';
 import { escapeControls } from '../escape.js';
 
 /** What every client command needs to reach a server. */
@@ -19,6 +19,11 @@ export interface ClientConnectionOptions {
   connectTimeoutMs: number;
   /** Open the connection with a PROXY protocol header (LOCAL), for a server behind a balancer. */
   proxyHeader?: ProxyHeaderVersion;
+  /**
+   * Plain TCP, no TLS (`--plain`), for Erlang `gen_tcp` services in a trusted network. `tls` must then be
+   * empty: the command line refuses TLS flags with `--plain`.
+   */
+  plain?: boolean;
 }
 
 interface OpenClientOptions {
@@ -27,6 +32,8 @@ interface OpenClientOptions {
   spinner?: boolean;
   /** Passed to the spinner gate: no spinner with `--json`. */
   json?: boolean;
+  /** Print the `--insecure`/`--plain` warning (default true); a command opening many connections warns once. */
+  warn?: boolean;
 }
 
 /**
@@ -40,7 +47,10 @@ export async function openClient(
   log: Logger,
   extra: OpenClientOptions = {},
 ): Promise<FramedClient> {
-  warnIfInsecure(tls, log);
+  if (extra.warn ?? true) {
+    warnIfInsecure(tls, log);
+    if (options.plain) warnPlain(log);
+  }
   const target = formatTarget(options.target);
   const spinner = extra.spinner
     ? startSpinner(io, `connecting to ${target}`, { json: extra.json })
@@ -54,6 +64,7 @@ export async function openClient(
       connectTimeoutMs: options.connectTimeoutMs,
       signal: extra.signal,
       proxyHeader: options.proxyHeader === undefined ? undefined : localProxyHeader(options.proxyHeader),
+      plain: options.plain,
     });
     spinner?.stop();
     warnIfPinnedCertificateOutOfDate(client, options.tls, log);
@@ -66,10 +77,12 @@ export async function openClient(
 
 /**
  * The one-line summary of a connection:
- * `connected to HOST:PORT: TLSv1.3, CIPHER[, ALPN name], CN=…, sha256:…, verified`.
+ * `connected to HOST:PORT: TLSv1.3, CIPHER[, ALPN name], CN=…, sha256:…, verified`, or for `--plain`
+ * `connected to HOST:PORT: plain TCP, NOT encrypted (--plain)`.
  */
 export function describeConnection(client: FramedClient, tls: ClientTlsFlags): string {
   const peer = client.peer;
+  if (peer.encrypted === false) return `connected to ${client.target}: plain TCP, NOT encrypted (--plain)`;
   const trust = tls.insecure ? 'NOT verified (--insecure)' : tls.pin ? 'verified (pinned)' : 'verified';
   // The server chose its certificate's subject: escaped, so it cannot write lines of its own.
   const subject = peer.subject ? `CN=${escapeControls(peer.subject)}` : 'no subject CN';
@@ -90,6 +103,8 @@ export function logPeerDetails(
 ): void {
   if (!log.enabled('verbose')) return;
   const peer = client.peer;
+  // A plain connection negotiated nothing and showed no certificate: describeConnection says it all.
+  if (peer.encrypted === false) return;
   const offered = tls.alpn && tls.alpn.length > 0 ? ` (offered ${tls.alpn.join(', ')})` : '';
   log.verbose(
     `negotiated ${peer.protocol ?? 'TLS'}, cipher ${peer.cipher}, ALPN ${peer.alpn || 'none'}${offered}`,
@@ -135,6 +150,7 @@ function warnIfPinnedCertificateOutOfDate(
   log: Logger,
   now = new Date(),
 ): void {
+  if (client.peer.encrypted === false) return;
   const leaf = client.peer.chain[0];
   if (tls.pin === undefined || leaf === undefined) return;
   const problem = validityProblem(describeCertificate(leaf), now);

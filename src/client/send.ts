@@ -69,6 +69,7 @@ export interface SendOptions extends ClientConnectionOptions {
 export interface SendResult {
   target: string;
   ok: boolean;
+  /** The TLS session; null for `--plain` (plain TCP), or when no connection was made. */
   tls: {
     protocol: string | null;
     cipher: string;
@@ -80,6 +81,7 @@ export interface SendResult {
   replies: Array<FrameJson | TermReplyJson>;
   timings: {
     connectMs: number | null;
+    /** 0 for `--plain`: there is no handshake. */
     handshakeMs: number | null;
     /** From the first frame sent to the first reply. */
     firstReplyMs: number | null;
@@ -218,15 +220,17 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
   const result: SendResult = {
     target,
     ok: failure === undefined,
-    tls: client
-      ? {
-          protocol: client.peer.protocol,
-          cipher: client.peer.cipher,
-          alpn: client.peer.alpn || null,
-          fingerprint: client.peer.fingerprint,
-          verified: client.peer.verified,
-        }
-      : null,
+    // null for a plain TCP connection (--plain), as when no connection was made.
+    tls:
+      client && client.peer.encrypted !== false
+        ? {
+            protocol: client.peer.protocol,
+            cipher: client.peer.cipher,
+            alpn: client.peer.alpn || null,
+            fingerprint: client.peer.fingerprint,
+            verified: client.peer.verified,
+          }
+        : null,
     replies: replies.map((reply) => (etf ? termReplyToJson(reply) : frameToJson(reply))),
     timings: {
       connectMs: client ? round(client.timings.connectMs) : null,

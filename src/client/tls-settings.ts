@@ -92,3 +92,10 @@ export function warnIfInsecure(settings: ClientTlsSettings, log: Logger): void {
     );
   }
 }
+
+/** Every run over plain TCP (`--plain`) says so on stderr, as `--insecure` does. */
+export function warnPlain(log: Logger, flag = '--plain'): void {
+  log.warn(
+    `the connection to the server is not encrypted (${flag}): anyone between here and the server can read and change this session`,
+  );
+}

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import type { ClientConnectionOptions } from '../client/open-client.js';
 import { formatTarget } from '../client/target.js';
-import { loadClientTlsSettings, warnIfInsecure } from '../client/tls-settings.js';
+import { loadClientTlsSettings, warnIfInsecure, warnPlain } from '../client/tls-settings.js';
 import type { Io } from '../io.js';
 import { createServeLogger, serve, type ServeOptions } from '../server/serve.js';
 import type { DisplayMode } from './frame-display.js';
@@ -28,6 +28,12 @@ export async function proxy(options: ProxyOptions, io: Io): Promise<void> {
   // The server's trust settings are read before listening: a wrong --ca fails at start, not per client.
   const tls = await loadClientTlsSettings(options.upstream.tls, io.cwd);
   warnIfInsecure(tls, log);
+  if (options.upstream.plain) warnPlain(log, '--upstream-plain');
+  if (options.plain) {
+    log.warn(
+      'clients connect over plain TCP (--listen-plain): anyone between them and the proxy can read and change their sessions',
+    );
+  }
   const recorder =
     options.record === undefined
       ? undefined
@@ -48,6 +54,7 @@ export async function proxy(options: ProxyOptions, io: Io): Promise<void> {
           maxFrame: options.upstream.maxFrame,
           connectTimeoutMs: options.upstream.connectTimeoutMs,
           proxyHeader: options.upstream.proxyHeader,
+          plain: options.upstream.plain,
           display: { stream: io.stdout, mode: options.output },
           recorder,
           log,

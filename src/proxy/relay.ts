@@ -21,6 +21,8 @@ export interface RelayOptions {
   maxFrame: number;
   connectTimeoutMs: number;
   proxyHeader?: ProxyHeaderVersion;
+  /** Reach the server over plain TCP, without TLS (`--upstream-plain`). */
+  plain?: boolean;
   /** Where frames are shown (stdout), and how. */
   display: { stream: Writable; mode: DisplayMode };
   recorder?: Recorder;
@@ -61,15 +63,20 @@ async function openRelay(
     maxFrame: options.maxFrame,
     connectTimeoutMs: options.connectTimeoutMs,
     proxyHeader: options.proxyHeader === undefined ? undefined : localProxyHeader(options.proxyHeader),
+    plain: options.plain,
   });
+  const peer = upstream.peer;
   log.info(
-    `[#${id}] connected to ${target}: ${upstream.peer.protocol ?? 'TLS'}, ${upstream.peer.fingerprint}, ${upstream.peer.verified ? 'verified' : 'NOT verified (--insecure)'}`,
+    peer.encrypted !== false
+      ? `[#${id}] connected to ${target}: ${peer.protocol ?? 'TLS'}, ${peer.fingerprint}, ${peer.verified ? 'verified' : 'NOT verified (--insecure)'}`
+      : `[#${id}] connected to ${target}: plain TCP, NOT encrypted (--upstream-plain)`,
     {
       event: 'upstream-connected',
       id,
       target,
-      protocol: upstream.peer.protocol,
-      verified: upstream.peer.verified,
+      // null over plain TCP (--upstream-plain), as `send --json` reports `"tls": null`.
+      protocol: peer.encrypted !== false ? peer.protocol : null,
+      verified: peer.verified,
     },
   );
   let clientEnded = false;

@@ -83,7 +83,9 @@ export async function replay(options: ReplayOptions, io: Io): Promise<ReplayResu
     };
     results.push(result);
     try {
-      await replayConnection(frames, result, connection, tls, io, log, options.timeoutMs, target);
+      // The --insecure/--plain warning is said once, with the first connection, not once per connection.
+      const warn = results.length === 1;
+      await replayConnection(frames, result, connection, tls, io, log, options.timeoutMs, target, warn);
     } catch (error) {
       if (isTlsechoError(error)) result.error = { code: error.code, message: error.message };
       failure = error;
@@ -123,13 +125,14 @@ async function replayConnection(
   log: Logger,
   timeoutMs: number,
   target: string,
+  warn: boolean,
 ): Promise<void> {
   const limit = formatDuration(timeoutMs);
   // Ctrl-C ends the replay (exit 130); connecting is bounded by --connect-timeout, each step by --timeout.
   const interrupt = createSessionSignal(io, undefined, () => '');
   let client: FramedClient | undefined;
   try {
-    client = await openClient(options, tls, io, log, { signal: interrupt.signal });
+    client = await openClient(options, tls, io, log, { signal: interrupt.signal, warn });
     const connected = client;
     log.verbose(describeConnection(connected, options.tls));
     const replies = connected[Symbol.asyncIterator]();

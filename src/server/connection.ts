@@ -1,4 +1,5 @@
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Decoder } from '../codec/decoder.js';
 import type { Framing } from '../codec/framing.js';
 import { FrameTooLargeError, ProtocolError } from '../errors.js';
@@ -34,9 +35,11 @@ export interface ConnectionInfo {
   id: number;
   remoteAddress: string;
   remotePort: number;
+  /** False for a plain TCP connection (a listener with `plain`): no protocol, cipher or ALPN then. */
+  encrypted?: boolean;
   /** e.g. `TLSv1.3` */
   protocol: string | null;
-  /** e.g. `TLS_AES_256_GCM_SHA384` */
+  /** e.g. `TLS_AES_256_GCM_SHA384`; `none` over plain TCP */
   cipher: string;
   alpnProtocol: string | false;
   client: ClientIdentity | undefined;
@@ -96,7 +99,7 @@ export interface ConnectionHost {
 export const REPLY_QUEUE_LIMIT = 64 * 1024;
 
 const kConnection = Symbol('tlsecho.connection');
-type OwnedSocket = TLSSocket & { [kConnection]?: Connection };
+type OwnedSocket = Socket & { [kConnection]?: Connection };
 
 /**
  * One client: frames in, handler, replies out, in order. Owns the timeouts' bookkeeping (the server's sweep
@@ -149,7 +152,8 @@ export class Connection {
 
   constructor(
     readonly id: number,
-    socket: TLSSocket,
+    /** A TLSSocket, or a TCP socket from a `plain` listener. */
+    socket: Socket,
     host: ConnectionHost,
     options: {
       identifyClient: boolean;
@@ -166,7 +170,7 @@ export class Connection {
     this.#lastActive = host.tick;
     this.remoteAddress = options.peer?.address ?? socket.remoteAddress ?? '';
     this.remotePort = options.peer ? (options.peer.port ?? 0) : (socket.remotePort ?? 0);
-    if (options.identifyClient) this.#client = identifyClient(socket);
+    if (options.identifyClient && socket instanceof TLSSocket) this.#client = identifyClient(socket);
     const { framing, handler } = host;
     if (handler.echoesUnchanged && !host.traceMessages) {
       this.#echoPath = new EchoPath(socket, this, framing.mode, framing.maxFrame);
@@ -187,13 +191,15 @@ export class Connection {
   /** Built on demand: the echo path never needs it. */
   info(): ConnectionInfo {
     const socket = this.#socket;
+    const tls = socket instanceof TLSSocket ? socket : undefined;
     return {
       id: this.id,
       remoteAddress: this.remoteAddress,
       remotePort: this.remotePort,
-      protocol: socket.getProtocol(),
-      cipher: socket.getCipher()?.name ?? 'unknown',
-      alpnProtocol: socket.alpnProtocol ?? false,
+      encrypted: tls !== undefined,
+      protocol: tls ? tls.getProtocol() : null,
+      cipher: tls ? (tls.getCipher()?.name ?? 'unknown') : 'none',
+      alpnProtocol: tls?.alpnProtocol ?? false,
       client: this.#client,
     };
   }
@@ -476,8 +482,8 @@ export class Connection {
       id: this.id,
       remoteAddress: this.remoteAddress,
       remotePort: this.remotePort,
-      protocol: socket.getProtocol(),
-      alpnProtocol: socket.alpnProtocol ?? false,
+      protocol: socket instanceof TLSSocket ? socket.getProtocol() : null,
+      alpnProtocol: (socket instanceof TLSSocket && socket.alpnProtocol) || false,
       client: this.#client,
       packet: this.#host.framing.mode,
       state: {},

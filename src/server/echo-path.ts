@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import { mergeNewest } from '../codec/coalesce.js';
 import type { PacketMode } from '../codec/limits.js';
 import { FrameBoundaryScanner } from './frame-scanner.js';
@@ -27,7 +27,7 @@ export interface EchoCounters {
  * the connection, which reads the outcome of each chunk from the return value and `error`.
  */
 export class EchoPath {
-  readonly #socket: TLSSocket;
+  readonly #socket: Socket;
   readonly #counters: EchoCounters;
   readonly #mode: PacketMode;
   readonly #maxFrame: number;
@@ -35,7 +35,7 @@ export class EchoPath {
   #held: Buffer[] | undefined;
   #heldBytes = 0;
 
-  constructor(socket: TLSSocket, counters: EchoCounters, mode: PacketMode, maxFrame: number) {
+  constructor(socket: Socket, counters: EchoCounters, mode: PacketMode, maxFrame: number) {
     this.#socket = socket;
     this.#counters = counters;
     this.#mode = mode;

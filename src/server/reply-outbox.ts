@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { FrameEncoder } from '../codec/encoder.js';
 import type { PacketMode } from '../codec/limits.js';
 import type { Reply } from './handlers/types.js';
@@ -20,7 +20,7 @@ export interface ReplyCounters {
  * and `writeFramed` return the bytes of a write that filled the socket's queue past Node's mark, else undefined.
  */
 export class ReplyOutbox {
-  readonly #socket: TLSSocket;
+  readonly #socket: Socket;
   readonly #counters: ReplyCounters;
   readonly #encoder: FrameEncoder;
   readonly #mode: PacketMode;
@@ -29,7 +29,7 @@ export class ReplyOutbox {
   #bytes = 0;
 
   constructor(
-    socket: TLSSocket,
+    socket: Socket,
     counters: ReplyCounters,
     framing: { encoder: FrameEncoder; mode: PacketMode },
     /** Called with each reply's message, for `--verbose`; undefined when nobody watches. */

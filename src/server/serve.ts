@@ -46,6 +46,8 @@ export interface ServeOptions {
   color: boolean;
   /** Read a PROXY protocol header (v1 or v2) before each handshake and log the client it names. */
   proxyProtocol?: boolean;
+  /** Plain TCP clients instead of TLS ones (`proxy --listen-plain`): no certificate is loaded or made. */
+  plain?: boolean;
   /** Credentials already loaded (a `--workers` primary loads them once for all workers); skips the files. */
   credentials?: ServerCredentials;
   /** Fields added to every JSON log line, e.g. `{ worker: 1 }`. */
@@ -97,7 +99,9 @@ export function createServeLogger(
 }
 
 async function run(options: ServeOptions, io: Io, log: Logger, announcer: Logger): Promise<void> {
-  const credentials = options.credentials ?? (await loadServerCredentials(options, io));
+  const credentials = options.plain
+    ? {}
+    : (options.credentials ?? (await loadServerCredentials(options, io)));
   const server = createServer({
     host: options.host,
     port: options.port,
@@ -120,6 +124,7 @@ async function run(options: ServeOptions, io: Io, log: Logger, announcer: Logger
     idleTimeoutMs: options.idleTimeoutMs,
     drainTimeoutMs: options.drainTimeoutMs,
     proxyProtocol: options.proxyProtocol,
+    plain: options.plain,
     traceMessages: log.enabled('verbose'),
   });
   logServerEvents(server, log, { maxConnections: options.maxConnections });
@@ -163,8 +168,10 @@ function announce(
 ): void {
   const address = server.address()!;
   const bound = formatAddress(address.address, address.port);
-  const certificate = server.certificate!;
-  if (certificate.ephemeral) {
+  const certificate = server.certificate;
+  if (certificate === undefined) {
+    // A plain listener (`plain`): no certificate to announce.
+  } else if (certificate.ephemeral) {
     announceEphemeralCertificate(always, certificate.fingerprint, address);
   } else {
     const chain = credentials.chainLength ?? 0;
@@ -181,15 +188,20 @@ function announce(
   }
   const mtls = credentials.clientCa !== undefined ? ', client certificates required' : '';
   const proxy = options.proxyProtocol ? ', PROXY protocol header required' : '';
-  always.info(`listening on ${bound} (packet ${options.packet}, ${server.handlerName}${mtls}${proxy})`, {
-    event: 'listening',
-    address: address.address,
-    port: address.port,
-    packet: options.packet,
-    handler: server.handlerName,
-    clientCertificates: credentials.clientCa !== undefined,
-    fingerprint: certificate.fingerprint,
-  });
+  const plain = certificate === undefined ? ', plain TCP, NOT encrypted' : '';
+  always.info(
+    `listening on ${bound} (packet ${options.packet}, ${server.handlerName}${mtls}${proxy}${plain})`,
+    {
+      event: 'listening',
+      address: address.address,
+      port: address.port,
+      packet: options.packet,
+      handler: server.handlerName,
+      clientCertificates: credentials.clientCa !== undefined,
+      fingerprint: certificate?.fingerprint ?? null,
+      ...(certificate === undefined ? { encrypted: false } : {}),
+    },
+  );
 }
 
 function watchSignals(server: TlsechoServer, io: Io, log: Logger, drainMs: number): () => void {

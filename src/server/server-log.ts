@@ -116,7 +116,10 @@ export function logServerEvents(
 }
 
 function describeAccepted(info: ConnectionInfo): string {
-  const parts = [peerOf(info.remoteAddress, info.remotePort), info.protocol ?? 'unknown TLS', info.cipher];
+  const parts =
+    info.encrypted !== false
+      ? [peerOf(info.remoteAddress, info.remotePort), info.protocol ?? 'unknown TLS', info.cipher]
+      : [peerOf(info.remoteAddress, info.remotePort), 'plain TCP'];
   if (info.alpnProtocol) parts.push(`alpn ${escapeControls(info.alpnProtocol)}`);
   if (info.client) {
     const name = info.client.commonName !== undefined ? `CN=${info.client.commonName}` : info.client.subject;
@@ -131,6 +134,7 @@ function acceptedFields(info: ConnectionInfo): Record<string, unknown> {
     id: info.id,
     remoteAddress: info.remoteAddress,
     remotePort: info.remotePort,
+    encrypted: info.encrypted,
     protocol: info.protocol,
     cipher: info.cipher,
     alpn: info.alpnProtocol,

@@ -1,6 +1,11 @@
 import { EventEmitter } from 'node:events';
-import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
+import { createServer as createTlsServer, TLSSocket, type Server as TlsServer } from 'node:tls';
 import { createFraming, type Framing } from '../codec/framing.js';
 import { defaultMaxFrame, type PacketMode } from '../codec/limits.js';
 import { fingerprintOfPem } from '../certs/fingerprint.js';
@@ -83,6 +88,11 @@ export interface ServerOptions {
   proxyProtocol?: boolean;
   /** Emit a `message` event for every message in and out (`--verbose`). Off keeps the echo path lean. */
   traceMessages?: boolean;
+  /**
+   * Accept plain TCP clients instead of TLS ones, as an Erlang `gen_tcp` listener does: nothing is encrypted,
+   * no certificate is made or loaded, and `cert`, `key`, `clientCa` and `proxyProtocol` are refused.
+   */
+  plain?: boolean;
 }
 
 /** The certificate the server presents. */
@@ -221,8 +231,9 @@ export class TlsechoServer extends EventEmitter<ServerEvents> {
    * a ConnectionError (address in use, permission denied) naming the address.
    */
   async listen(): Promise<AddressInfo> {
-    if (this.#tls) throw new Error('listen() was already called');
+    if (this.#tls || this.#listener) throw new Error('listen() was already called');
     const options = this.options;
+    if (options.plain) checkPlainOptions(options);
     const host = options.host ?? SERVER_DEFAULTS.host;
     const port = options.port ?? SERVER_DEFAULTS.port;
     const [handler, certificate] = await Promise.all([
@@ -235,10 +246,11 @@ export class TlsechoServer extends EventEmitter<ServerEvents> {
         onStderr: (id, line) => this.emit('handlerOutput', { id, line }),
         onWarning: (id, message) => this.emit('handlerWarning', { id, message }),
       }),
-      this.#loadCertificate(),
+      options.plain ? undefined : this.#loadCertificate(),
     ]);
-    this.#certificate = Object.freeze(certificate);
     this.#host = this.#createHost(handler);
+    if (certificate === undefined) return this.#listenPlain(host, port);
+    this.#certificate = Object.freeze(certificate);
     const tlsOptions = buildServerTlsOptions({
       cert: certificate.certPem,
       key: options.key ?? this.#ephemeralKey!,
@@ -257,16 +269,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> {
       throw describeTlsSetupError(error);
     }
     this.#tls = server;
-    const maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections;
-    const full = () => this.#sockets.size >= maxConnections;
-    const refused = (socket: Socket) => {
-      this.#stats.refused += 1;
-      this.emit('refused', {
-        remoteAddress: socket.remoteAddress ?? '',
-        remotePort: socket.remotePort ?? 0,
-        open: this.#connections.size,
-      });
-    };
+    const { full, refused } = this.#admission();
     const listener = options.proxyProtocol
       ? createProxyListener(
           server,
@@ -300,6 +303,42 @@ export class TlsechoServer extends EventEmitter<ServerEvents> {
       socket.destroy();
       this.emit('tlsError', failure);
     });
+    return this.#bind(listener, host, port);
+  }
+
+  // Plain TCP: each admitted socket is a connection at once; there is no handshake to wait for.
+  #listenPlain(host: string, port: number): Promise<AddressInfo> {
+    const { full, refused } = this.#admission();
+    const listener = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      if (full()) {
+        refused(socket);
+        // No TLS alert to send a plain client: closed at once, as a full gen_tcp acceptor would.
+        socket.destroy();
+        return;
+      }
+      this.#track(socket);
+      this.#accept(socket, false);
+    });
+    this.#listener = listener;
+    return this.#bind(listener, host, port);
+  }
+
+  #admission(): { full(): boolean; refused(socket: Socket): void } {
+    const maxConnections = this.options.maxConnections ?? SERVER_DEFAULTS.maxConnections;
+    return {
+      full: () => this.#sockets.size >= maxConnections,
+      refused: (socket) => {
+        this.#stats.refused += 1;
+        this.emit('refused', {
+          remoteAddress: socket.remoteAddress ?? '',
+          remotePort: socket.remotePort ?? 0,
+          open: this.#connections.size,
+        });
+      },
+    };
+  }
+
+  async #bind(listener: NetServer, host: string, port: number): Promise<AddressInfo> {
     const bound = await new Promise<AddressInfo>((resolve, reject) => {
       const onError = (error: Error) => {
         this.#tls = undefined;
@@ -433,7 +472,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> {
     return { certPem: generated.certPem, fingerprint: generated.fingerprint, ephemeral: true };
   }
 
-  #accept(socket: TLSSocket, identifyClient: boolean): void {
+  #accept(socket: Socket, identifyClient: boolean): void {
     // Handshakes that were under way when we stopped accepting.
     if (!this.#accepting) {
       socket.destroy();
@@ -441,7 +480,7 @@ export class TlsechoServer extends EventEmitter<ServerEvents> {
     }
     const connection = new Connection(this.#nextId++, socket, this.#host!, {
       identifyClient,
-      peer: proxiedPeer(socket) ?? knownPeer(socket),
+      peer: socket instanceof TLSSocket ? (proxiedPeer(socket) ?? knownPeer(socket)) : undefined,
     });
     this.#connections.add(connection);
     this.#stats.accepted += 1;
@@ -496,6 +535,15 @@ export function createServer(options: ServerOptions = {}): TlsechoServer {
 /** `127.0.0.1:7000`, `[::1]:7000`. */
 export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+// Each of these only means something with TLS (or, for proxyProtocol, in front of a TLS handshake).
+function checkPlainOptions(options: ServerOptions): void {
+  for (const name of ['cert', 'key', 'clientCa', 'proxyProtocol'] as const) {
+    if (options[name] !== undefined && options[name] !== false) {
+      throw new UsageError(`a plain TCP server takes no ${name}: it speaks no TLS`);
+    }
+  }
 }
 
 function checkLimit(name: string, value: number | undefined, minimum: number): void {

@@ -5,7 +5,19 @@ import { fingerprintOfDer } from '../certs/fingerprint.js';
 import type { ClientTlsSettings } from './options.js';
 
 /** What the client saw of the server, for the one-line summary and `--json` results. */
-export interface PeerSummary {
+export type PeerSummary = TlsPeerSummary | PlainPeerSummary;
+
+/** A plain TCP connection (`--plain`): nothing was negotiated, verified or encrypted. */
+export interface PlainPeerSummary {
+  encrypted: false;
+  verified: false;
+}
+
+export const PLAIN_PEER: PlainPeerSummary = Object.freeze({ encrypted: false, verified: false });
+
+/** A TLS connection: what was negotiated, and the server's certificate. Code that reads a summary treats only `encrypted: false` as plain. */
+export interface TlsPeerSummary {
+  encrypted: true;
   protocol: string | null;
   cipher: string;
   subject: string;
@@ -21,9 +33,10 @@ export interface PeerSummary {
   chain: Buffer[];
 }
 
-export function summarisePeer(socket: TLSSocket, verified: boolean): PeerSummary {
+export function summarisePeer(socket: TLSSocket, verified: boolean): TlsPeerSummary {
   const cert = socket.getPeerCertificate();
   return {
+    encrypted: true,
     chain: peerChain(socket),
     protocol: socket.getProtocol(),
     cipher: socket.getCipher()?.name ?? 'unknown',

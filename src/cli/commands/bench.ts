@@ -4,14 +4,22 @@ import { parsePin } from '../../certs/fingerprint.js';
 import type { PacketMode } from '../../codec/limits.js';
 import { PROXY_HEADER_VERSIONS, type ProxyHeaderVersion } from '../../client/proxy-header.js';
 import { formatTarget, parseTarget } from '../../client/target.js';
-import { loadClientTlsSettings, warnIfInsecure, type ClientTlsFlags } from '../../client/tls-settings.js';
+import {
+  loadClientTlsSettings,
+  warnIfInsecure,
+  warnPlain,
+  type ClientTlsFlags,
+} from '../../client/tls-settings.js';
 import { UsageError } from '../../errors.js';
 import type { MinTlsVersion } from '../../tls/options.js';
 import { parseDuration, parseSize } from '../../units.js';
 import { useColor, type Io } from '../../io.js';
 import { createLogger } from '../../log/logger.js';
 import {
+  CLIENT_TLS_FLAGS,
   durationOption,
+  PLAIN_HELP,
+  plainConflictRule,
   withClientTlsOptions,
   withFramingOptions,
   withJsonOption,
@@ -35,6 +43,7 @@ export interface BenchArgs {
   threads?: number;
   timeout: number;
   proxyHeader?: ProxyHeaderVersion;
+  plain?: boolean;
   packet: PacketMode;
   maxFrame?: number;
   minTls: MinTlsVersion;
@@ -60,6 +69,7 @@ export function toBenchOptions(argv: BenchArgs): Omit<BenchOptions, 'tls'> & { t
       ...target,
       label: formatTarget(target),
       ...(argv.proxyHeader === undefined ? {} : { proxyHeader: argv.proxyHeader }),
+      ...(argv.plain ? { plain: true } : {}),
     },
     connections,
     sizes,
@@ -189,6 +199,18 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
           'open every connection with a PROXY protocol header (v1 UNKNOWN or v2 LOCAL), to load a backend that runs serve --proxy-protocol directly',
         group: LOAD_GROUP,
       })
+      .option('plain', {
+        type: 'boolean',
+        describe: PLAIN_HELP,
+        group: 'Connection:',
+      })
+      .check((argv) => {
+        // A new connection per message measures TLS handshakes; without TLS there is none to measure.
+        if (argv.plain && argv.handshakes) {
+          return '--plain and --handshakes cannot go together: --handshakes measures TLS handshakes';
+        }
+        return plainConflictRule(argv, 'plain', CLIENT_TLS_FLAGS);
+      })
       .conflicts('duration', 'messages')
       .conflicts('warmup', 'messages')
       .conflicts('handshakes', ['rate', 'pipeline'])
@@ -202,7 +224,9 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
   handler: async (argv) => {
     const { tlsFlags, ...rest } = toBenchOptions(argv);
     const tls = await loadClientTlsSettings(tlsFlags, io.cwd);
-    warnIfInsecure(tls, createLogger(io.stderr, { json: argv.json, color: useColor(io, argv) }));
+    const log = createLogger(io.stderr, { json: argv.json, color: useColor(io, argv) });
+    warnIfInsecure(tls, log);
+    if (rest.target.plain) warnPlain(log);
     // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
     const { bench } = await import('../../bench/bench.js');
     await bench({ ...rest, tls }, io);

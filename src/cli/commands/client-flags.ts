@@ -9,7 +9,10 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, MESSAGE_FORMATS, type MessageFormat } from 
 import { parseTarget } from '../../client/target.js';
 import { parseCiphers, parseMaxTls, type MinTlsVersion } from '../../tls/options.js';
 import {
+  CLIENT_TLS_FLAGS,
   durationOption,
+  PLAIN_HELP,
+  plainConflictRule,
   withClientTlsOptions,
   withFramingOptions,
   OUTPUT_GROUP,
@@ -33,6 +36,7 @@ export interface ClientArgs {
   'max-frame'?: number;
   'connect-timeout'?: number;
   'proxy-header'?: ProxyHeaderVersion;
+  plain?: boolean;
   ca?: string[];
   pin?: string;
   insecure?: boolean;
@@ -94,7 +98,14 @@ export function withClientConnectionOptions<T>(y: Argv<T>) {
       choices: PROXY_HEADER_VERSIONS,
       describe: PROXY_HEADER_HELP,
       group: CONNECTION_GROUP,
-    });
+    })
+    .option('plain', {
+      type: 'boolean',
+      // No default, as --insecure: never on unless asked for.
+      describe: PLAIN_HELP,
+      group: CONNECTION_GROUP,
+    })
+    .check((argv) => plainConflictRule(argv, 'plain', CLIENT_TLS_FLAGS));
 }
 
 /** Flags for a client that sends and prints messages (`connect`, `send`): how to connect, then input and output. */
@@ -162,6 +173,7 @@ export function toClientConnectionOptions(argv: ClientArgs): ClientConnectionOpt
     maxFrame: validateMaxFrame(packet, argv['max-frame'] ?? defaultMaxFrame(packet)),
     connectTimeoutMs: argv['connect-timeout'] ?? DEFAULT_CONNECT_TIMEOUT_MS,
     proxyHeader: argv['proxy-header'],
+    ...(argv.plain ? { plain: true } : {}),
     tls: {
       caFiles: argv.ca,
       pin: argv.pin === undefined ? undefined : parsePin(argv.pin),

@@ -15,6 +15,7 @@ import type { MinTlsVersion } from '../../tls/options.js';
 import {
   durationOption,
   FRAMING_GROUP,
+  plainConflictRule,
   OUTPUT_GROUP,
   TLS_GROUP,
   withFramingOptions,
@@ -26,6 +27,18 @@ import {
 const LISTEN_GROUP = 'Listening (clients connect here):';
 const UPSTREAM_GROUP = 'Server (where frames are relayed to):';
 const LIMITS_GROUP = 'Limits:';
+// How the proxy trusts the server and proves who it is: meaningless towards a plain TCP server.
+// What the proxy shows its clients: meaningless on a plain TCP listener.
+const LISTEN_TLS_FLAGS = ['cert', 'key', 'key-passphrase-file', 'client-ca'];
+const UPSTREAM_TLS_FLAGS = [
+  'ca',
+  'pin',
+  'insecure',
+  'servername',
+  'upstream-cert',
+  'upstream-key',
+  'upstream-key-passphrase-file',
+];
 
 export interface ProxyArgs {
   target?: string;
@@ -46,6 +59,8 @@ export interface ProxyArgs {
   'upstream-cert'?: string;
   'upstream-key'?: string;
   'upstream-key-passphrase-file'?: string;
+  'upstream-plain'?: boolean;
+  'listen-plain'?: boolean;
   'connect-timeout'?: number;
   'max-connections'?: number;
   'idle-timeout'?: number;
@@ -101,11 +116,13 @@ export function toProxyOptions(argv: ProxyArgs): ProxyOptions {
     color: argv.color ?? true,
     output: argv.output ?? 'text',
     record: argv.record,
+    ...(argv['listen-plain'] ? { plain: true } : {}),
     upstream: {
       target: parseTarget(argv.target),
       packet: upstreamPacket,
       maxFrame: validateMaxFrame(upstreamPacket, maxFrame ?? defaultMaxFrame(upstreamPacket)),
       connectTimeoutMs: argv['connect-timeout'] ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      ...(argv['upstream-plain'] ? { plain: true } : {}),
       tls: {
         caFiles: argv.ca,
         pin: argv.pin === undefined ? undefined : parsePin(argv.pin),
@@ -150,6 +167,12 @@ function proxyBuilder(y: Argv) {
       describe: 'file holding the passphrase of an encrypted --key',
       group: LISTEN_GROUP,
     })
+    .option('listen-plain', {
+      type: 'boolean',
+      describe:
+        'accept clients over plain TCP, without TLS, as an Erlang gen_tcp listener does: NOT encrypted (prints a warning); no certificate is made, and the certificate flags are refused',
+      group: LISTEN_GROUP,
+    })
     .option('client-ca', {
       type: 'string',
       describe: 'require client certificates issued by this CA (mutual TLS towards the proxy)',
@@ -169,6 +192,12 @@ function proxyBuilder(y: Argv) {
       type: 'string',
       describe: 'file holding the passphrase of an encrypted --upstream-key',
       group: TLS_GROUP,
+    })
+    .option('upstream-plain', {
+      type: 'boolean',
+      describe:
+        'reach the server over plain TCP, without TLS, as an Erlang gen_tcp service in a trusted network: NOT encrypted or verified (prints a warning); the server TLS flags are then refused',
+      group: UPSTREAM_GROUP,
     })
     .option('upstream-packet', {
       type: 'string',
@@ -235,6 +264,15 @@ function proxyBuilder(y: Argv) {
     })
     .check((argv) => {
       if (argv.verbose && argv.quiet) return '--verbose and --quiet cannot go together';
+      // --min-tls and --alpn also shape the listener, so they stay allowed.
+      const upstreamPlain = plainConflictRule(argv, 'upstream-plain', UPSTREAM_TLS_FLAGS);
+      if (upstreamPlain !== true) return upstreamPlain;
+      const listenPlain = plainConflictRule(argv, 'listen-plain', [
+        ...LISTEN_TLS_FLAGS,
+        // Shared by both sides: meaningless only when neither speaks TLS.
+        ...(argv['upstream-plain'] ? ['min-tls', 'alpn'] : []),
+      ]);
+      if (listenPlain !== true) return listenPlain;
       checkCertKeyPair(argv.cert, argv.key);
       checkCertKeyPair(argv['upstream-cert'], argv['upstream-key'], {
         cert: '--upstream-cert',

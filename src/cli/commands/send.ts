@@ -136,7 +136,8 @@ export const sendCommand = (io: Io): CommandModule<object, SendArgs> => ({
         '$0 send localhost:7000 --ca certs/ca.crt --expect-echo a b c',
         'health check: exit 0 only if each is echoed',
       )
-      .example('$0 send host:7000 --json --count 100 ping', 'timings as one JSON object'),
+      .example('$0 send host:7000 --json --count 100 ping', 'timings as one JSON object')
+      .example('$0 send --plain 10.0.0.5:7000 ping', 'a gen_tcp service without TLS (NOT encrypted)'),
   handler: async (argv) => {
     // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
     const { send } = await import('../../client/send.js');
