@@ -157,8 +157,10 @@ export async function main(
   }
 }
 
-const COMMAND_NAMES = ['gencert', 'serve', 'connect', 'send', 'bench', 'completion'];
-const COMMANDS_WITH_JSON = new Set(['gencert', 'serve', 'send', 'bench']);
+// Known before the parser is built, for the error output; test/cli/main.test.ts checks both lists against
+// the command modules and their help.
+const COMMAND_NAMES = ['gencert', 'serve', 'connect', 'send', 'bench', 'proxy', 'replay', 'completion'];
+const COMMANDS_WITH_JSON = new Set(['gencert', 'serve', 'send', 'bench', 'proxy', 'replay']);
 
 /** The command word: the first word that is not a flag (the global flags take no value). */
 function commandOf(argv: readonly string[]): string | undefined {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { allCommands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/exit-codes.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
@@ -31,6 +32,28 @@ describe('main in-process', () => {
     expect(await main(['sned'], io)).toBe(ExitCode.USAGE);
     expect(io.errors()).toContain("unknown command 'sned': did you mean send?");
   });
+
+  test('a misspelt proxy or replay is suggested too', async () => {
+    const io = createMemoryIo();
+    expect(await main(['replya'], io)).toBe(ExitCode.USAGE);
+    expect(io.errors()).toContain("unknown command 'replya': did you mean replay?");
+  });
+
+  test.each(allCommands(createMemoryIo()).map((command) => String(command.command).split(' ')[0]!))(
+    '%s: a usage error names the command, and is one JSON line with --json exactly when the command has --json',
+    async (command) => {
+      const plain = createMemoryIo();
+      expect(await main([command, '--frobnicate'], plain)).toBe(ExitCode.USAGE);
+      expect(plain.errors()).toContain(`hint: see 'tlsecho ${command} --help'`);
+      const help = createMemoryIo();
+      await main([command, '--help'], help);
+      const hasJson = /^\s+--json\b/m.test(help.output());
+      const io = createMemoryIo();
+      expect(await main([command, '--json', '--frobnicate'], io)).toBe(ExitCode.USAGE);
+      if (hasJson) expect(JSON.parse(io.errors().trim())).toMatchObject({ code: 'ERR_USAGE', exitCode: 2 });
+      else expect(io.errors()).toMatch(/^tlsecho: /);
+    },
+  );
 
   test('--json turns a usage error into one JSON line', async () => {
     const io = createMemoryIo();
