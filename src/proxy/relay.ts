@@ -118,13 +118,15 @@ async function openRelay(
     },
     // The client is done sending: so are we, towards the server. Its remaining replies still go to the
     // client, until the server closes (the drain timeout bounds how long that may take).
-    end: async () => {
+    end: async (clientClosed) => {
       clientEnded = true;
-      log.info(`[#${id}] the client closed its side; closing the connection to ${target}`, {
-        event: 'client-closed',
-        id,
-        target,
-      });
+      // When the client's input broke (a frame above --max-frame), the server's log line says why.
+      log.info(
+        clientClosed
+          ? `[#${id}] the client closed its side; closing the connection to ${target}`
+          : `[#${id}] reading from the client stopped; closing the connection to ${target}`,
+        { event: clientClosed ? 'client-closed' : 'client-input-ended', id, target },
+      );
       await Promise.all([upstream.end(), fromServer]);
     },
     // The client connection is gone, whatever the reason (reset, idle timeout, shutdown, a failure).
