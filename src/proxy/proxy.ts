@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
+import type { MessageFormat } from '../client/defaults.js';
 import type { ClientConnectionOptions } from '../client/open-client.js';
 import { formatTarget } from '../client/target.js';
 import { loadClientTlsSettings, warnIfInsecure } from '../client/tls-settings.js';
@@ -14,6 +15,8 @@ export interface ProxyOptions extends Omit<ServeOptions, 'handler' | 'execFramin
   /** The server, and how to reach and trust it, as `connect` takes them (`packet` is the server's). */
   upstream: ClientConnectionOptions;
   output: DisplayMode;
+  /** `etf`: frames are shown as the Erlang terms they encode (relayed unchanged either way). */
+  format?: MessageFormat;
   /** Write every frame to this file as it passes (see Recorder). */
   record?: string;
 }
@@ -48,7 +51,7 @@ export async function proxy(options: ProxyOptions, io: Io): Promise<void> {
           maxFrame: options.upstream.maxFrame,
           connectTimeoutMs: options.upstream.connectTimeoutMs,
           proxyHeader: options.upstream.proxyHeader,
-          display: { stream: io.stdout, mode: options.output },
+          display: { stream: io.stdout, mode: options.output, format: options.format },
           recorder,
           log,
           startedAt,

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { connectFramed } from '../client/dial.js';
 import { localProxyHeader, type ProxyHeaderVersion } from '../client/proxy-header.js';
 import { formatTarget, type Target } from '../client/target.js';
+import type { MessageFormat } from '../client/defaults.js';
 import type { PacketMode } from '../codec/limits.js';
 import { isTlsechoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -22,7 +23,7 @@ export interface RelayOptions {
   connectTimeoutMs: number;
   proxyHeader?: ProxyHeaderVersion;
   /** Where frames are shown (stdout), and how. */
-  display: { stream: Writable; mode: DisplayMode };
+  display: { stream: Writable; mode: DisplayMode; format?: MessageFormat };
   recorder?: Recorder;
   log: Logger;
   /** The origin of the `t` times shown and recorded (performance.now() when the proxy started). */
@@ -80,7 +81,8 @@ async function openRelay(
     // Recorded before it is handed on: a frame the other side may have seen is in the file.
     options.recorder?.record(id, dir, t, frame);
     const stream = options.display.stream;
-    if (!stream.write(formatFrame(options.display.mode, id, dir, t, frame))) await whenDrained(stream);
+    if (!stream.write(formatFrame(options.display.mode, id, dir, t, frame, options.display.format)))
+      await whenDrained(stream);
   };
 
   // Server → client, until the server closes (or fails); then the client is closed, saying why.

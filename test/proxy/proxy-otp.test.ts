@@ -99,4 +99,38 @@ needs('escript', 'elixir').describe('tlsecho proxy between tlsecho connect and a
       `tlsecho: 2 of 2 replies differ from the recording ${file}`,
     ]);
   });
+
+  test('--format etf shows the Erlang terms passing both ways; a frame that is not ETF shows as hex and the relay goes on', async () => {
+    const dir = await makeTempDir();
+    const file = join(dir, 'session.jsonl');
+    const relay = await proxy(ports.etf, ['--format', 'etf', '--record', file]);
+    // The Elixir server answers term_to_binary({:ok, Term}); {raw, Bytes} is answered with Bytes as they are.
+    const r = await runCli(
+      ['connect', `localhost:${relay.port}`, '--ca', pki.caFile, '--format', 'etf', '--output', 'hex'],
+      { input: '{ping, 1}\n{raw, <<1,2,3>>}\n[<<"wörld">>, 2.5, #{a => b}]\n' },
+    );
+    expect(r.code).toBe(0);
+    await relay.waitFor('stderr', /\[#1\] closed /);
+    const shown = relay.stdout().trimEnd().split('\n');
+    expect(shown.filter((line) => line.includes('client→server'))).toEqual([
+      '[#1] client→server 11 bytes: {ping,1}',
+      '[#1] client→server 16 bytes: {raw,<<1,2,3>>}',
+      '[#1] client→server 37 bytes: [<<119,246,114,108,100>>,2.5,#{a => b}]',
+    ]);
+    expect(shown.filter((line) => line.includes('server→client'))).toEqual([
+      expect.stringMatching(/^\[#1\] server→client \d+ bytes: \{ok,\{ping,1\}\}$/),
+      expect.stringMatching(/^\[#1\] server→client 3 bytes: 010203 \(not an Erlang term: .+\)$/),
+      expect.stringMatching(
+        /^\[#1\] server→client \d+ bytes: \{ok,\[<<119,246,114,108,100>>,2\.5,#\{a => b\}\]\}$/,
+      ),
+    ]);
+    // Relayed unchanged: what the client got is what Erlang sent, byte for byte, and what the file holds.
+    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n').slice(1);
+    const replies = lines
+      .map((line) => JSON.parse(line) as { dir: string; data: string })
+      .filter((frame) => frame.dir === 's2c')
+      .map((frame) => Buffer.from(frame.data, 'base64').toString('hex'));
+    expect(r.stdout.trimEnd().split('\n')).toEqual(replies);
+    expect(replies[1]).toBe('010203');
+  });
 });
