@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { MessageFormat } from '../client/defaults.js';
 import { decodeTerm, EtfError, formatTerm, termToJson, type JsonValue } from '../etf/index.js';
-import type { Direction } from './recording.js';
+import type { Direction } from '../record/recording.js';
 
 /** How the proxy shows each frame on stdout. */
 export type DisplayMode = 'text' | 'hex' | 'json';

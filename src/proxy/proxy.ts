@@ -7,7 +7,7 @@ import { loadClientTlsSettings, warnIfInsecure } from '../client/tls-settings.js
 import type { Io } from '../io.js';
 import { createServeLogger, serve, type ServeOptions } from '../server/serve.js';
 import type { DisplayMode } from './frame-display.js';
-import { Recorder } from './recording.js';
+import { Recorder } from '../record/recording.js';
 import { createRelayHandler } from './relay.js';
 
 /** What `tlsecho proxy` was asked to do: a listener as `serve` takes it, and the server to relay to. */

@@ -10,7 +10,7 @@ import type { Logger } from '../log/logger.js';
 import type { Handler, HandlerSession, SessionContext } from '../server/handlers/types.js';
 import type { ClientTlsSettings } from '../tls/options.js';
 import { formatFrame, type DisplayMode } from './frame-display.js';
-import type { Direction, Recorder } from './recording.js';
+import type { Direction, Recorder } from '../record/recording.js';
 import { whenDrained } from '../when-drained.js';
 
 /** Where and how the relay reaches the server, and what it does with each frame on the way. */

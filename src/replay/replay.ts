@@ -9,7 +9,7 @@ import { defaultMaxFrame, type PacketMode } from '../codec/limits.js';
 import { ConnectionError, MismatchError, TimeoutError, isTlsechoError } from '../errors.js';
 import { useColor, type Io } from '../io.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { readRecording, type RecordedFrame } from '../proxy/recording.js';
+import { readRecording, type RecordedFrame } from '../record/recording.js';
 import { formatDuration } from '../units.js';
 
 export interface ReplayOptions extends Omit<ClientConnectionOptions, 'packet' | 'maxFrame'> {
