@@ -13,7 +13,7 @@ import { readRecording, type RecordedFrame } from '../record/recording.js';
 import { formatDuration } from '../units.js';
 
 export interface ReplayOptions extends Omit<ClientConnectionOptions, 'packet' | 'maxFrame'> {
-  /** The recording, as `tlsecho proxy --record` wrote it. */
+  /** The recording, as `tlsecho proxy --record` or `connect --record` wrote it. */
   file: string;
   /** The server's framing; default the one the recording was made with. */
   packet?: PacketMode;
