@@ -30,8 +30,7 @@ export function toReplayOptions(argv: ReplayArgs): ReplayOptions {
 
 export const replayCommand = (io: Io): CommandModule<object, ReplayArgs> => ({
   command: 'replay <file> <target>',
-  describe:
-    'play a recording (proxy or connect --record) against a server and check that its replies are the recorded ones',
+  describe: 'play a recording against a server and check that its replies are the recorded ones',
   builder: (y) =>
     withJsonOption(
       withClientConnectionOptions(
