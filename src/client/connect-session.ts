@@ -1,4 +1,7 @@
+import { performance } from 'node:perf_hooks';
+import { resolve } from 'node:path';
 import { useColor, type Io } from '../io.js';
+import { Recorder } from '../record/recording.js';
 import { createLogger } from '../log/logger.js';
 import { formatDuration } from '../units.js';
 import { createSessionSignal } from './deadline.js';
@@ -32,6 +35,8 @@ export interface ConnectOptions extends ClientConnectionOptions {
   color: boolean;
   /** On a terminal, keep the entered lines across sessions (`historyPath`). Default false; `connect` sets it. */
   history?: boolean;
+  /** Write every frame sent and received to this file as it passes (the format of `proxy --record`). */
+  record?: string;
 }
 
 /**
@@ -52,9 +57,17 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
     options.timeoutMs,
     () => `session with ${target} timed out after ${limit} (--timeout)`,
   );
+  // Opened before connecting: a file that cannot be written fails the command before anything is sent.
+  const recorder =
+    options.record === undefined
+      ? undefined
+      : Recorder.open(resolve(io.cwd, options.record), { target, packet: options.packet });
+  const startedAt = performance.now();
   try {
     const tls = await loadClientTlsSettings(options.tls, io.cwd);
     const client = await openClient(options, tls, io, log, { signal: session.signal, spinner: interactive });
+    if (recorder)
+      client.onFrame = (dir, frame) => recorder.record(1, dir, performance.now() - startedAt, frame);
     if (interactive) {
       log.info(describeConnection(client, options.tls));
       logPeerDetails(client, options.tls, log);
@@ -71,5 +84,6 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
     }
   } finally {
     session.dispose();
+    recorder?.close();
   }
 }

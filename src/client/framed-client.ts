@@ -50,6 +50,11 @@ export class FramedClient implements AsyncIterable<Buffer> {
   #endedByUs = false;
   #paused = false;
   readonly #closed: Promise<void>;
+  /**
+   * Sees every frame as it is sent (`c2s`, once accepted for sending) and received (`s2c`, as soon as it is
+   * whole, before it is handed on): `connect --record` writes them to its file here.
+   */
+  onFrame: ((dir: 'c2s' | 's2c', payload: Uint8Array) => void) | undefined;
 
   /** @internal Built by `connectFramed`. */
   constructor(
@@ -120,6 +125,7 @@ export class FramedClient implements AsyncIterable<Buffer> {
   write(payload: Uint8Array): boolean {
     if (!this.writable) throw this.#closedError();
     const [first, second] = this.framing.encoder.encode(payload);
+    this.onFrame?.('c2s', payload);
     const socket = this.socket;
     socket.cork();
     if (first.length > 0) socket.write(first);
@@ -199,6 +205,7 @@ export class FramedClient implements AsyncIterable<Buffer> {
   }
 
   #enqueue(frame: Buffer): void {
+    this.onFrame?.('s2c', frame);
     this.counters.framesReceived += 1;
     this.counters.bytesReceived += frame.length;
     if (this.#pending) {

@@ -1,5 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import type { Direction } from './recording.js';
+import type { MessageFormat } from '../client/defaults.js';
+import { decodeTerm, EtfError, formatTerm, termToJson, type JsonValue } from '../etf/index.js';
+import type { Direction } from '../record/recording.js';
 
 /** How the proxy shows each frame on stdout. */
 export type DisplayMode = 'text' | 'hex' | 'json';
@@ -8,6 +10,20 @@ export const DISPLAY_MODES: readonly DisplayMode[] = ['text', 'hex', 'json'];
 
 const ARROWS: Record<Direction, string> = { c2s: 'client→server', s2c: 'server→client' };
 
+/** How a frame reads with `--format etf`: one Erlang term, or why it is not one. */
+type TermReading = { term: string; value: JsonValue } | { error: string };
+
+function readTerm(data: Buffer): TermReading {
+  try {
+    const term = decodeTerm(data);
+    return { term: formatTerm(term), value: termToJson(term) };
+  } catch (error) {
+    // A frame that is not ETF is shown, never dropped: it was relayed as it came either way.
+    if (error instanceof EtfError) return { error: error.message };
+    throw error;
+  }
+}
+
 /**
  * One line per frame:
  * - text: `[#1] client→server 5 bytes: hello`, the payload as UTF-8 with control characters, backslashes
@@ -15,6 +31,10 @@ const ARROWS: Record<Direction, string> = { c2s: 'client→server', s2c: 'server
  * - hex: the same with the payload in hex;
  * - json: `{"conn":1,"dir":"c2s","t":12.345,"length":5,"text":"hello"}`, or `"base64"` instead of `"text"`
  *   when the payload is not valid UTF-8.
+ *
+ * With `format` `etf`, text and json show each frame as the Erlang term it encodes: `… 13 bytes: {ping,1}`,
+ * and `"term":"{ping,1}","value":…` (the JSON mapping of src/etf/json.ts). A frame that is not one valid
+ * term shows as hex with the reason: `… 3 bytes: 010203 (not an Erlang term: …)`, `"hex":…,"error":…`.
  */
 export function formatFrame(
   mode: DisplayMode,
@@ -22,7 +42,21 @@ export function formatFrame(
   dir: Direction,
   t: number,
   data: Buffer,
+  format: MessageFormat = 'text',
 ): string {
+  if (format === 'etf' && mode !== 'hex') {
+    const reading = readTerm(data);
+    if (mode === 'json') {
+      const shown =
+        'term' in reading
+          ? { term: reading.term, value: reading.value }
+          : { hex: data.toString('hex'), error: reading.error };
+      return `${JSON.stringify({ conn, dir, t: Math.round(t * 1000) / 1000, length: data.length, ...shown })}\n`;
+    }
+    return 'term' in reading
+      ? `${prefix(conn, dir, data)}${reading.term}\n`
+      : `${prefix(conn, dir, data)}${data.toString('hex')} (not an Erlang term: ${escapePayload(Buffer.from(reading.error))})\n`;
+  }
   switch (mode) {
     case 'json': {
       const payload = isUtf8(data) ? { text: data.toString('utf8') } : { base64: data.toString('base64') };

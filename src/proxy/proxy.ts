@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
+import type { MessageFormat } from '../client/defaults.js';
 import type { ClientConnectionOptions } from '../client/open-client.js';
 import { formatTarget } from '../client/target.js';
 import { loadClientTlsSettings, warnIfInsecure, warnPlain } from '../client/tls-settings.js';
 import type { Io } from '../io.js';
 import { createServeLogger, serve, type ServeOptions } from '../server/serve.js';
 import type { DisplayMode } from './frame-display.js';
-import { Recorder } from './recording.js';
+import { Recorder } from '../record/recording.js';
 import { createRelayHandler } from './relay.js';
 
 /** What `tlsecho proxy` was asked to do: a listener as `serve` takes it, and the server to relay to. */
@@ -14,6 +15,8 @@ export interface ProxyOptions extends Omit<ServeOptions, 'handler' | 'execFramin
   /** The server, and how to reach and trust it, as `connect` takes them (`packet` is the server's). */
   upstream: ClientConnectionOptions;
   output: DisplayMode;
+  /** `etf`: frames are shown as the Erlang terms they encode (relayed unchanged either way). */
+  format?: MessageFormat;
   /** Write every frame to this file as it passes (see Recorder). */
   record?: string;
 }
@@ -55,7 +58,7 @@ export async function proxy(options: ProxyOptions, io: Io): Promise<void> {
           connectTimeoutMs: options.upstream.connectTimeoutMs,
           proxyHeader: options.upstream.proxyHeader,
           plain: options.upstream.plain,
-          display: { stream: io.stdout, mode: options.output },
+          display: { stream: io.stdout, mode: options.output, format: options.format },
           recorder,
           log,
           startedAt,

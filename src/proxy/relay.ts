@@ -3,13 +3,14 @@ import type { Writable } from 'node:stream';
 import { connectFramed } from '../client/dial.js';
 import { localProxyHeader, type ProxyHeaderVersion } from '../client/proxy-header.js';
 import { formatTarget, type Target } from '../client/target.js';
+import type { MessageFormat } from '../client/defaults.js';
 import type { PacketMode } from '../codec/limits.js';
 import { isTlsechoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Handler, HandlerSession, SessionContext } from '../server/handlers/types.js';
 import type { ClientTlsSettings } from '../tls/options.js';
 import { formatFrame, type DisplayMode } from './frame-display.js';
-import type { Direction, Recorder } from './recording.js';
+import type { Direction, Recorder } from '../record/recording.js';
 import { whenDrained } from '../when-drained.js';
 
 /** Where and how the relay reaches the server, and what it does with each frame on the way. */
@@ -24,7 +25,7 @@ export interface RelayOptions {
   /** Reach the server over plain TCP, without TLS (`--upstream-plain`). */
   plain?: boolean;
   /** Where frames are shown (stdout), and how. */
-  display: { stream: Writable; mode: DisplayMode };
+  display: { stream: Writable; mode: DisplayMode; format?: MessageFormat };
   recorder?: Recorder;
   log: Logger;
   /** The origin of the `t` times shown and recorded (performance.now() when the proxy started). */
@@ -87,7 +88,8 @@ async function openRelay(
     // Recorded before it is handed on: a frame the other side may have seen is in the file.
     options.recorder?.record(id, dir, t, frame);
     const stream = options.display.stream;
-    if (!stream.write(formatFrame(options.display.mode, id, dir, t, frame))) await whenDrained(stream);
+    if (!stream.write(formatFrame(options.display.mode, id, dir, t, frame, options.display.format)))
+      await whenDrained(stream);
   };
 
   // Server → client, until the server closes (or fails); then the client is closed, saying why.
@@ -125,13 +127,15 @@ async function openRelay(
     },
     // The client is done sending: so are we, towards the server. Its remaining replies still go to the
     // client, until the server closes (the drain timeout bounds how long that may take).
-    end: async () => {
+    end: async (clientClosed) => {
       clientEnded = true;
-      log.info(`[#${id}] the client closed its side; closing the connection to ${target}`, {
-        event: 'client-closed',
-        id,
-        target,
-      });
+      // When the client's input broke (a frame above --max-frame), the server's log line says why.
+      log.info(
+        clientClosed
+          ? `[#${id}] the client closed its side; closing the connection to ${target}`
+          : `[#${id}] reading from the client stopped; closing the connection to ${target}`,
+        { event: clientClosed ? 'client-closed' : 'client-input-ended', id, target },
+      );
       await Promise.all([upstream.end(), fromServer]);
     },
     // The client connection is gone, whatever the reason (reset, idle timeout, shutdown, a failure).

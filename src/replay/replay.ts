@@ -9,11 +9,11 @@ import { defaultMaxFrame, type PacketMode } from '../codec/limits.js';
 import { ConnectionError, MismatchError, TimeoutError, isTlsechoError } from '../errors.js';
 import { useColor, type Io } from '../io.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { readRecording, type RecordedFrame } from '../proxy/recording.js';
+import { readRecording, type RecordedFrame } from '../record/recording.js';
 import { formatDuration } from '../units.js';
 
 export interface ReplayOptions extends Omit<ClientConnectionOptions, 'packet' | 'maxFrame'> {
-  /** The recording, as `tlsecho proxy --record` wrote it. */
+  /** The recording, as `tlsecho proxy --record` or `connect --record` wrote it. */
   file: string;
   /** The server's framing; default the one the recording was made with. */
   packet?: PacketMode;

@@ -586,7 +586,7 @@ export class Connection {
   #finishInput(reason: CloseReason): void {
     if (this.#phase !== 'open' || this.#inputFinished !== undefined) return;
     this.#inputFinished = reason;
-    const ending = this.#session?.end?.();
+    const ending = this.#session?.end?.(reason === 'client-closed');
     if (isPromise(ending)) {
       this.#busy = true;
       this.#clientEnded = true;

@@ -15,6 +15,7 @@ export interface ConnectArgs extends ClientArgs {
   wait?: boolean;
   timeout?: number;
   history?: boolean;
+  record?: string;
 }
 
 /** Flags → options for `connectSession`. Pure, so a table test can cover it. */
@@ -30,6 +31,7 @@ export function toConnectOptions(argv: ConnectArgs): ConnectOptions {
     verbose: argv.verbose ?? false,
     color: argv.color ?? true,
     history: argv.history ?? true,
+    record: argv.record,
   };
 }
 
@@ -84,12 +86,19 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
           '(default ~/.local/state/tlsecho/history; --no-history to neither read nor write it)',
         group: 'Input:',
       })
+      .option('record', {
+        type: 'string',
+        describe:
+          'also write every frame sent and received to this file as it passes (JSON lines, as proxy --record), for tlsecho replay',
+        group: 'Output:',
+      })
       .example('$0 connect localhost:7000 --ca certs/ca.crt', 'interactive session, trusting a local CA')
       .example("printf 'a\\nb\\n' | $0 connect :7000 --ca ca.crt", 'send two frames, print the two replies')
       .example(
         '$0 connect host:7000 --raw-in --output raw < frames.bin > replies.bin',
         'framed data in and out',
-      ),
+      )
+      .example('$0 connect :7000 --ca ca.crt --record s.jsonl', 'record the session, for tlsecho replay'),
   handler: async (argv) => {
     // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
     const { connectSession } = await import('../../client/connect-session.js');

@@ -2,7 +2,7 @@ import { checkCertKeyPair } from '../../tls/options.js';
 import { isIP } from 'node:net';
 import type { Argv, CommandModule } from 'yargs';
 import { parsePin } from '../../certs/fingerprint.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS } from '../../client/defaults.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, MESSAGE_FORMATS, type MessageFormat } from '../../client/defaults.js';
 import { parseTarget } from '../../client/target.js';
 import { defaultMaxFrame, parsePacketMode, validateMaxFrame, type PacketMode } from '../../codec/limits.js';
 import { UsageError } from '../../errors.js';
@@ -66,6 +66,7 @@ export interface ProxyArgs {
   'idle-timeout'?: number;
   'drain-timeout'?: number;
   output?: DisplayMode;
+  format?: MessageFormat;
   record?: string;
   json?: boolean;
   verbose?: boolean;
@@ -115,6 +116,7 @@ export function toProxyOptions(argv: ProxyArgs): ProxyOptions {
     logLevel: logLevelFrom(argv),
     color: argv.color ?? true,
     output: argv.output ?? 'text',
+    format: argv.format ?? 'text',
     record: argv.record,
     ...(argv['listen-plain'] ? { plain: true } : {}),
     upstream: {
@@ -243,6 +245,14 @@ function proxyBuilder(y: Argv) {
         'how each frame is shown on stdout: text (escaped, one line each), hex, or json (one object per line)',
       group: OUTPUT_GROUP,
     })
+    .option('format', {
+      type: 'string',
+      choices: MESSAGE_FORMATS,
+      default: 'text' as MessageFormat,
+      describe:
+        'etf: show each frame (--output text or json) as the Erlang term it encodes, as binary_to_term reads it; a frame that is not one shows as hex with the reason. Frames are relayed unchanged either way',
+      group: OUTPUT_GROUP,
+    })
     .option('record', {
       type: 'string',
       describe: 'also write every frame to this file as it passes (JSON lines), for tlsecho replay',
@@ -287,6 +297,10 @@ function proxyBuilder(y: Argv) {
     .example(
       '$0 proxy -l 7001 localhost:7000 --ca ca.crt --record s.jsonl',
       'also record the frames, for tlsecho replay',
+    )
+    .example(
+      '$0 proxy -l 7001 localhost:7000 --ca ca.crt --format etf',
+      'show frames as Erlang terms ({ok,42})',
     )
     .example(
       '$0 proxy -l 7001 --packet line --upstream-packet 4 host:7000',

@@ -30,12 +30,15 @@ export function toReplayOptions(argv: ReplayArgs): ReplayOptions {
 
 export const replayCommand = (io: Io): CommandModule<object, ReplayArgs> => ({
   command: 'replay <file> <target>',
-  describe: 'play a proxy recording against a server and check that its replies are the recorded ones',
+  describe: 'play a recording against a server and check that its replies are the recorded ones',
   builder: (y) =>
     withJsonOption(
       withClientConnectionOptions(
         y
-          .positional('file', { type: 'string', describe: 'a recording made with tlsecho proxy --record' })
+          .positional('file', {
+            type: 'string',
+            describe: 'a recording made with tlsecho proxy --record or connect --record',
+          })
           .positional('target', { type: 'string', describe: 'HOST:PORT, [IPv6]:PORT, or HOST with --port' }),
       ),
     )

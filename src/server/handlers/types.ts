@@ -86,8 +86,12 @@ export interface SessionContext extends HandlerContext {
 export interface HandlerSession {
   /** Handles one message; a promise holds back the next message (and reading) until it settles. */
   message(frame: Buffer): Replies | Promise<Replies>;
-  /** The client sent its last message; the connection closes once the returned promise settles. */
-  end?(): void | Promise<void>;
+  /**
+   * No more messages will come: the client sent its last one (`clientClosed` true), or its input broke (a
+   * frame too large or cut short) and the server reads no more. The connection closes once the returned
+   * promise settles.
+   */
+  end?(clientClosed: boolean): void | Promise<void>;
   /** The connection is gone, whatever the reason: release what the session holds. */
   close?(): void | Promise<void>;
 }

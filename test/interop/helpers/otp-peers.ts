@@ -79,7 +79,7 @@ export class OtpClient {
   }
 }
 
-export type ServerMode = 'echo' | 'etf';
+export type ServerMode = 'echo' | 'upper' | 'etf';
 
 /** The Elixir echo server fixture (echo_server.exs): `:ssl.listen` with `packet: N, active: true`. */
 export class ElixirServer {

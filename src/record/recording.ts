@@ -2,20 +2,20 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { FileError, UsageError, systemReason } from '../errors.js';
 import type { PacketMode } from '../codec/limits.js';
 
-/** Which way a frame went through the proxy: client to server, or server to client. */
+/** Which way a frame went: client to server, or server to client. */
 export type Direction = 'c2s' | 's2c';
 
 /** The first line of a recording: what was recorded, so that `replay` can speak to the server the same way. */
 export interface RecordingHeader {
   recording: typeof RECORDING_KIND;
   version: typeof RECORDING_VERSION;
-  /** The server the proxy relayed to, as `host:port`. */
+  /** The server the frames went to, as `host:port`. */
   target: string;
-  /** The server's framing (`--upstream-packet`, else `--packet`). */
+  /** The server's framing (`proxy --upstream-packet`, else `--packet`). */
   packet: PacketMode;
 }
 
-/** One frame as it passed: connection number, direction, milliseconds since the proxy started, payload. */
+/** One frame as it passed: connection number, direction, milliseconds since the recording started, payload. */
 export interface RecordedFrame {
   conn: number;
   dir: Direction;
@@ -26,11 +26,15 @@ export interface RecordedFrame {
 export const RECORDING_KIND = 'tlsecho-proxy';
 export const RECORDING_VERSION = 1;
 
+// Written by `tlsecho proxy --record` and `tlsecho connect --record`, read by `tlsecho replay`: one format,
+// named for the proxy that introduced it, so that files recorded either way replay the same.
+
 /**
  * Writes a recording as JSON lines: a header line, then one line per frame,
  * `{"conn":1,"dir":"c2s","t":12.345,"data":"<base64>"}`. Each line is written with a synchronous write
- * system call before the frame is relayed on, so a proxy that crashes or is killed loses no frame it
- * relayed (the kernel holds what was written; nothing waits in our buffers).
+ * system call as the frame passes (before the proxy relays it on, as `connect` sends or receives it), so a
+ * process that crashes or is killed loses no frame it passed on (the kernel holds what was written; nothing
+ * waits in our buffers).
  */
 export class Recorder {
   readonly #fd: number;
@@ -56,11 +60,10 @@ export class Recorder {
     return recorder;
   }
 
-  record(conn: number, dir: Direction, t: number, data: Buffer): void {
+  record(conn: number, dir: Direction, t: number, data: Uint8Array): void {
     if (this.#closed) return;
-    this.#write(
-      `{"conn":${conn},"dir":"${dir}","t":${Math.round(t * 1000) / 1000},"data":"${data.toString('base64')}"}\n`,
-    );
+    const base64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+    this.#write(`{"conn":${conn},"dir":"${dir}","t":${Math.round(t * 1000) / 1000},"data":"${base64}"}\n`);
   }
 
   close(): void {
@@ -90,7 +93,7 @@ export interface Recording {
 
 /**
  * Reads a recording written by `Recorder`. A line that is not a frame is a UsageError naming the file and
- * the line, so a wrong file fails before anything is sent. A last line cut short (the proxy was killed while
+ * the line, so a wrong file fails before anything is sent. A last line cut short (the recorder was killed while
  * writing it) is skipped: every whole line before it is a frame that was relayed.
  */
 export function readRecording(path: string, text?: string): Recording {
@@ -129,7 +132,9 @@ function parseHeader(path: string, line: string | undefined): RecordingHeader {
   }
   const header = value as Partial<RecordingHeader> | undefined;
   if (header?.recording !== RECORDING_KIND) {
-    throw new UsageError(`${path} is not a tlsecho proxy recording (made with tlsecho proxy --record)`);
+    throw new UsageError(
+      `${path} is not a tlsecho recording (made with tlsecho proxy --record or tlsecho connect --record)`,
+    );
   }
   if (header.version !== RECORDING_VERSION) {
     throw new UsageError(
