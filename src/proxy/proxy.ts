@@ -5,6 +5,7 @@ import { formatTarget } from '../client/target.js';
 import { loadClientTlsSettings, warnIfInsecure } from '../client/tls-settings.js';
 import type { Io } from '../io.js';
 import { createServeLogger, serve, type ServeOptions } from '../server/serve.js';
+import { writesToDevNull } from './discarded-output.js';
 import type { DisplayMode } from './frame-display.js';
 import { Recorder } from './recording.js';
 import { createRelayHandler } from './relay.js';
@@ -48,7 +49,8 @@ export async function proxy(options: ProxyOptions, io: Io): Promise<void> {
           maxFrame: options.upstream.maxFrame,
           connectTimeoutMs: options.upstream.connectTimeoutMs,
           proxyHeader: options.upstream.proxyHeader,
-          display: { stream: io.stdout, mode: options.output },
+          // `> /dev/null`: relay only. Formatting frames nobody reads would cost most of the CPU per frame.
+          display: writesToDevNull(io.stdout) ? undefined : { stream: io.stdout, mode: options.output },
           recorder,
           log,
           startedAt,

@@ -21,8 +21,8 @@ export interface RelayOptions {
   maxFrame: number;
   connectTimeoutMs: number;
   proxyHeader?: ProxyHeaderVersion;
-  /** Where frames are shown (stdout), and how. */
-  display: { stream: Writable; mode: DisplayMode };
+  /** Where frames are shown (stdout), and how; undefined when nobody would see them (see writesToDevNull). */
+  display?: { stream: Writable; mode: DisplayMode };
   recorder?: Recorder;
   log: Logger;
   /** The origin of the `t` times shown and recorded (performance.now() when the proxy started). */
@@ -79,8 +79,11 @@ async function openRelay(
     const t = performance.now() - options.startedAt;
     // Recorded before it is handed on: a frame the other side may have seen is in the file.
     options.recorder?.record(id, dir, t, frame);
-    const stream = options.display.stream;
-    if (!stream.write(formatFrame(options.display.mode, id, dir, t, frame))) await whenDrained(stream);
+    const display = options.display;
+    if (display === undefined) return;
+    if (!display.stream.write(formatFrame(display.mode, id, dir, t, frame))) {
+      await whenDrained(display.stream);
+    }
   };
 
   // Server → client, until the server closes (or fails); then the client is closed, saying why.
