@@ -75,8 +75,14 @@ const RELAY_CPU_HEADER = [
 function relayCpuCells(row: Row): string[] {
   const interval = row.cpuRatioInterval;
   const rounds = row.cpuRoundRatios;
+  const base = cpuCells(row);
+  // Three decimals when two would round a miss down onto its ceiling: "1.20" above "≤ 1.20" would read as met.
+  const ratio = row.cpuRatio;
+  const target = row.cpuTargetRatio;
+  if (target !== undefined && ratio > target && Number(ratio.toFixed(2)) <= target)
+    base[4] = ratio.toFixed(3);
   return [
-    ...cpuCells(row),
+    ...base,
     Number.isFinite(interval.low) ? `${interval.low.toFixed(2)} – ${interval.high.toFixed(2)}` : '–',
     rounds.samples.length === 0 ? '–' : `${rounds.min.toFixed(2)} – ${rounds.max.toFixed(2)}`,
   ];

@@ -37,6 +37,8 @@ export interface Row {
   cpuRatioInterval: MedianInterval;
   /** The per-round CPU ratios. */
   cpuRoundRatios: Summary;
+  /** The most CPU per message the target allows, as a ratio, when it sets one (the relay's). */
+  cpuTargetRatio?: number;
   target: string;
   /** The ratio the target asks for; the memory row's target is in KiB instead. */
   targetRatio?: number;
@@ -101,6 +103,7 @@ export function buildRows(
         `ratio ≥ ${workload.target.ratio.toFixed(2)}` +
         (cpuTarget === undefined ? '' : `, CPU ratio ≤ ${cpuTarget.toFixed(2)}`),
       targetRatio: workload.target.ratio,
+      cpuTargetRatio: cpuTarget,
       met:
         ratio >= workload.target.ratio &&
         (cpuTarget === undefined || cpuPaired.median <= cpuTarget) &&
