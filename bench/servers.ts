@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../bin/tlsecho', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
+const RELAY_BASELINE = fileURLToPath(new URL('./relay-baseline.ts', import.meta.url));
 const STARTUP_TIMEOUT_MS = 20_000;
 const STARTUP_POLL_MS = 25;
 
@@ -48,11 +49,66 @@ export function startTlsecho(
     '--max-connections',
     String(maxConnections),
   ];
-  // `listening on 127.0.0.1:41234 (packet 4, echo)`
-  return startLogging('tlsecho', args, logFile, nodeOptions, (line) => {
-    const match = /^listening on \S+:(\d+) /.exec(line);
-    return match ? Number(match[1]) : undefined;
-  });
+  return startLogging('tlsecho', args, logFile, nodeOptions, listeningPort);
+}
+
+// `listening on 127.0.0.1:41234 (packet 4, echo)`, as serve and proxy announce it.
+function listeningPort(line: string): number | undefined {
+  const match = /^listening on \S+:(\d+) /.exec(line);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * `tlsecho proxy` in front of the server on `targetPort`, the real CLI as a user benchmarking it would start
+ * it: every frame shown with the default `--output text` on a stdout sent to /dev/null, as with
+ * `tlsecho proxy … > /dev/null`, and the log (a line per connection) in `logFile`. `extraArgs` adds flags,
+ * e.g. `--quiet`.
+ */
+export function startProxy(
+  credentials: Credentials,
+  targetPort: number,
+  logFile: string,
+  nodeOptions?: string,
+  extraArgs: string[] = [],
+): Promise<RunningServer> {
+  const args = [
+    BIN,
+    'proxy',
+    '--listen',
+    '127.0.0.1:0',
+    `127.0.0.1:${targetPort}`,
+    '--ca',
+    credentials.certFile,
+    '--cert',
+    credentials.certFile,
+    '--key',
+    credentials.keyFile,
+    ...extraArgs,
+  ];
+  return startLogging('proxy', args, logFile, nodeOptions, listeningPort, '/dev/null');
+}
+
+/** The raw TLS byte relay (relay-baseline.ts) in front of the server on `targetPort`. */
+export function startRelayBaseline(
+  credentials: Credentials,
+  targetPort: number,
+  logFile: string,
+  nodeOptions?: string,
+): Promise<RunningServer> {
+  const args = [
+    '--import',
+    'tsx',
+    RELAY_BASELINE,
+    '--cert',
+    credentials.certFile,
+    '--key',
+    credentials.keyFile,
+    '--ca',
+    credentials.certFile,
+    '--target-port',
+    String(targetPort),
+  ];
+  return startLogging('baseline', args, logFile, nodeOptions, jsonPort);
 }
 
 /** The raw byte pipe: no framing at all. Its one line of output, `{"port": N, ...}`, goes to `logFile`. */
@@ -62,10 +118,13 @@ export function startBaseline(
   nodeOptions?: string,
 ): Promise<RunningServer> {
   const args = ['--import', 'tsx', BASELINE, '--cert', credentials.certFile, '--key', credentials.keyFile];
-  return startLogging('baseline', args, logFile, nodeOptions, (line) => {
-    const port = parseJson(line)?.port;
-    return typeof port === 'number' && port > 0 ? port : undefined;
-  });
+  return startLogging('baseline', args, logFile, nodeOptions, jsonPort);
+}
+
+// `{"port": 41234, "pid": 5678}`, as the baselines announce it.
+function jsonPort(line: string): number | undefined {
+  const port = parseJson(line)?.port;
+  return typeof port === 'number' && port > 0 ? port : undefined;
 }
 
 /** Resident set size of a process, in bytes, as the kernel counts it (VmRSS in /proc/PID/status). */
@@ -97,21 +156,26 @@ function parseJson(line: string): Record<string, unknown> | undefined {
 
 // Starts `node ARGS` with stdout and stderr appended to `logFile`, and waits for the line naming its port.
 // A file rather than a pipe: reading a pipe would make the suite itself busy, on the same two cores as the
-// server and the load generator, for every line a busy server logs.
+// server and the load generator, for every line a busy server logs. With `stdoutFile`, stdout goes there
+// instead (the port must then be announced on stderr).
 async function startLogging(
   name: string,
   args: string[],
   logFile: string,
   nodeOptions: string | undefined,
   portOf: (line: string) => number | undefined,
+  stdoutFile?: string,
 ): Promise<RunningServer> {
   const fd = openSync(logFile, 'a');
   const alreadyLogged = fstatSync(fd).size; // an earlier server's lines, when a round restarts one
   let child: ChildProcess;
+  let outFd = fd;
   try {
-    child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: benchEnv(nodeOptions) });
+    if (stdoutFile !== undefined) outFd = openSync(stdoutFile, 'a');
+    child = spawn(process.execPath, args, { stdio: ['ignore', outFd, fd], env: benchEnv(nodeOptions) });
   } finally {
     closeSync(fd); // the child has its own copy
+    if (outFd !== fd) closeSync(outFd);
   }
   const startedAt = Date.now();
   for (;;) {

@@ -63,6 +63,31 @@ function cpuCells(row: Row): string[] {
   ];
 }
 
+// The relay rows have a CPU target of their own, so their CPU ratio comes with its interval and rounds.
+const RELAY_CPU_HEADER = [
+  'workload',
+  'relay CPU per',
+  ...CPU_HEADER.slice(2),
+  '95% interval',
+  'rounds min – max',
+];
+
+function relayCpuCells(row: Row): string[] {
+  const interval = row.cpuRatioInterval;
+  const rounds = row.cpuRoundRatios;
+  const base = cpuCells(row);
+  // Three decimals when two would round a miss down onto its ceiling: "1.20" above "≤ 1.20" would read as met.
+  const ratio = row.cpuRatio;
+  const target = row.cpuTargetRatio;
+  if (target !== undefined && ratio > target && Number(ratio.toFixed(2)) <= target)
+    base[4] = ratio.toFixed(3);
+  return [
+    ...base,
+    Number.isFinite(interval.low) ? `${interval.low.toFixed(2)} – ${interval.high.toFixed(2)}` : '–',
+    rounds.samples.length === 0 ? '–' : `${rounds.min.toFixed(2)} – ${rounds.max.toFixed(2)}`,
+  ];
+}
+
 const hasCpu = (row: Row) => row.tlsecho.cpuSamples.length > 0 || row.baseline.cpuSamples.length > 0;
 
 export function formatRows(rows: Row[]): string {
@@ -70,6 +95,46 @@ export function formatRows(rows: Row[]): string {
   const throughput = formatTable(HEADER, rows.map(cells));
   if (cpuRows.length === 0) return throughput;
   return `${throughput}\n${formatTable(CPU_HEADER, cpuRows.map(cpuCells))}`;
+}
+
+/** The relay benchmark's terminal tables: throughput, then relay CPU per message with its interval. */
+export function formatRelayRows(rows: Row[]): string {
+  return `${formatTable(HEADER, rows.map(cells))}\n${formatTable(RELAY_CPU_HEADER, rows.map(relayCpuCells))}`;
+}
+
+/** bench/results/relay.md. */
+export function formatRelayMarkdown(
+  rows: Row[],
+  machine: Record<string, unknown>,
+  settings: { rounds: number } & Record<string, unknown>,
+  started: Date,
+  finished: Date,
+): string {
+  const lines = [
+    '# tlsecho proxy vs. a raw TLS relay: latest results',
+    '',
+    `Run ${started.toISOString()} to ${finished.toISOString()} by \`npm run bench:relay\`; see [../README.md](../README.md) for how to read this.`,
+    '',
+    'Both relays stand in front of the same `tlsecho serve`; "tlsecho" is `tlsecho proxy` (stdout to /dev/null),',
+    '"baseline" a Node TLS relay piping bytes both ways ([../relay-baseline.ts](../relay-baseline.ts)).',
+    '',
+    formatMarkdownTable(HEADER, rows.map(cells)).trimEnd(),
+    '',
+    'Relay CPU time (user + system, from `/proc/PID/stat`) per message, over each whole run (connection set-up',
+    'and warm-up included, for both relays alike); lower is better. The target asks for a CPU ratio ≤ 1.20:',
+    '',
+    formatMarkdownTable(RELAY_CPU_HEADER, rows.map(relayCpuCells)).trimEnd(),
+    '',
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
+      `load average before ${JSON.stringify(machine.loadAverageBefore)}, after ${JSON.stringify(machine.loadAverageAfter)}.`,
+    `Settings: ${JSON.stringify(settings)}.`,
+    '',
+    'Ratios, intervals and "rounds min – max" are read as in [latest.md](latest.md): per-round ratios of the two',
+    `relays measured back to back, their median, and the order statistics bracketing it (with ${settings.rounds} rounds,`,
+    `${intervalRanks(settings.rounds)}). "met" needs both the throughput and the CPU ratio on the right side of their targets.`,
+    '',
+  ];
+  return `${lines.join('\n')}`;
 }
 
 export function formatMarkdown(

@@ -8,7 +8,8 @@ export interface Workload {
   args: string[];
   metric: 'messagesPerSecond' | 'mbPerSecondIn' | 'handshakesPerSecond';
   unit: string;
-  target: { ratio: number };
+  /** tlsecho / baseline: at least `ratio` of the figure, and at most `cpuRatio` of the CPU per message. */
+  target: { ratio: number; cpuRatio?: number };
 }
 
 export const WORKLOADS: Workload[] = [
@@ -51,6 +52,30 @@ export const WORKLOADS: Workload[] = [
     metric: 'handshakesPerSecond',
     unit: 'handshakes/s',
     target: { ratio: 0.95 },
+  },
+];
+
+// The relay benchmark (bench/relay.ts): the same load through `tlsecho proxy` and through a raw TLS byte
+// relay, each in front of one `tlsecho serve`. The targets allow the proxy 10% less throughput and 20% more
+// CPU per message than the relay, for its framing, display and flow control.
+const RELAY_TARGET = { ratio: 0.9, cpuRatio: 1.2 };
+
+export const RELAY_WORKLOADS: Workload[] = [
+  {
+    id: 'relay-pingpong-64b',
+    title: 'relay: 64 B ping-pong, 1 connection',
+    args: ['-c', '1', '-s', '64', '--pipeline', '1'],
+    metric: 'messagesPerSecond',
+    unit: 'msgs/s',
+    target: RELAY_TARGET,
+  },
+  {
+    id: 'relay-pipelined-64k',
+    title: 'relay: 64 KiB pipelined 8 deep, 1 connection',
+    args: ['-c', '1', '-s', '64KiB', '--pipeline', '8'],
+    metric: 'mbPerSecondIn',
+    unit: 'MB/s',
+    target: RELAY_TARGET,
   },
 ];
 

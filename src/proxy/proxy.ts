@@ -6,6 +6,7 @@ import { formatTarget } from '../client/target.js';
 import { loadClientTlsSettings, warnIfInsecure, warnPlain } from '../client/tls-settings.js';
 import type { Io } from '../io.js';
 import { createServeLogger, serve, type ServeOptions } from '../server/serve.js';
+import { writesToDevNull } from './discarded-output.js';
 import type { DisplayMode } from './frame-display.js';
 import { Recorder } from '../record/recording.js';
 import { createRelayHandler } from './relay.js';
@@ -58,7 +59,10 @@ export async function proxy(options: ProxyOptions, io: Io): Promise<void> {
           connectTimeoutMs: options.upstream.connectTimeoutMs,
           proxyHeader: options.upstream.proxyHeader,
           plain: options.upstream.plain,
-          display: { stream: io.stdout, mode: options.output, format: options.format },
+          // `> /dev/null`: relay only. Formatting frames nobody reads would cost most of the CPU per frame.
+          display: writesToDevNull(io.stdout)
+            ? undefined
+            : { stream: io.stdout, mode: options.output, format: options.format },
           recorder,
           log,
           startedAt,

@@ -24,8 +24,8 @@ export interface RelayOptions {
   proxyHeader?: ProxyHeaderVersion;
   /** Reach the server over plain TCP, without TLS (`--upstream-plain`). */
   plain?: boolean;
-  /** Where frames are shown (stdout), and how. */
-  display: { stream: Writable; mode: DisplayMode; format?: MessageFormat };
+  /** Where frames are shown (stdout), and how; undefined when nobody would see them (see writesToDevNull). */
+  display?: { stream: Writable; mode: DisplayMode; format?: MessageFormat };
   recorder?: Recorder;
   log: Logger;
   /** The origin of the `t` times shown and recorded (performance.now() when the proxy started). */
@@ -83,20 +83,38 @@ async function openRelay(
   let clientEnded = false;
   let clientGone = false;
 
-  const pass = async (dir: Direction, frame: Buffer): Promise<void> => {
+  // Shows and records a frame; a promise only when the display must drain before the frame goes on. Kept
+  // synchronous otherwise: an async step per frame cost the relay 15–20% of its CPU per 64 B message.
+  const pass = (dir: Direction, frame: Buffer): Promise<void> | undefined => {
     const t = performance.now() - options.startedAt;
     // Recorded before it is handed on: a frame the other side may have seen is in the file.
     options.recorder?.record(id, dir, t, frame);
-    const stream = options.display.stream;
-    if (!stream.write(formatFrame(options.display.mode, id, dir, t, frame, options.display.format)))
-      await whenDrained(stream);
+    const display = options.display;
+    if (
+      display === undefined ||
+      display.stream.write(formatFrame(display.mode, id, dir, t, frame, display.format))
+    ) {
+      return undefined;
+    }
+    return whenDrained(display.stream);
+  };
+
+  // Client → server. Throws FrameTooLargeError (or, in line mode, a newline) when the server's framing cannot
+  // carry the frame; returned as a rejection, so the server treats it as the relay failing, as it always has.
+  const forward = (frame: Buffer): Promise<void> | undefined => {
+    try {
+      return upstream.write(frame) ? undefined : upstream.drained();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   };
 
   // Server → client, until the server closes (or fails); then the client is closed, saying why.
   const fromServer = (async () => {
     try {
       for await (const frame of upstream) {
-        await pass('s2c', frame);
+        const shown = pass('s2c', frame);
+        if (shown !== undefined) await shown;
         if (!context.send(frame)) await context.waitForDrain();
       }
     } catch (error) {
@@ -120,10 +138,10 @@ async function openRelay(
   })();
 
   return {
-    message: async (frame) => {
-      await pass('c2s', frame);
-      // Throws FrameTooLargeError (or, in line mode, a newline) when the server's framing cannot carry it.
-      if (!upstream.write(frame)) await upstream.drained();
+    // A promise (holding back the client's next frame) only when the display or the server must drain.
+    message: (frame) => {
+      const shown = pass('c2s', frame);
+      return shown === undefined ? forward(frame) : shown.then(() => forward(frame));
     },
     // The client is done sending: so are we, towards the server. Its remaining replies still go to the
     // client, until the server closes (the drain timeout bounds how long that may take).

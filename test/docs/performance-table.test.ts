@@ -48,3 +48,31 @@ test('the README performance table gives the figures of bench/results/latest.md'
     expect(row[6]!.endsWith(`: ${verdict!.toLowerCase()}`), `${row[0]}: ${row[6]} vs ${verdict}`).toBe(true);
   });
 });
+
+const relay = () => readFile(new URL('../../bench/results/relay.md', import.meta.url), 'utf8');
+
+test("the README's relay table gives the figures of bench/results/relay.md", async () => {
+  const documented = tableAfter(readReadme(), '### Relay');
+  const markdown = await relay();
+  const measured = tableAfter(markdown, '# tlsecho proxy vs. a raw TLS relay');
+  const cpu = tableAfter(markdown, 'Relay CPU time');
+  expect(documented).toHaveLength(measured.length);
+  documented.forEach((row, index) => {
+    // relay.md: workload, unit, tlsecho, baseline, ratio, interval, rounds, target, verdict; then the CPU
+    // table: workload, per, tlsecho µs, baseline µs, ratio, interval, rounds.
+    // README: workload (unit), proxy, relay, ratio, interval, rounds, CPU ratio, CPU interval, "target: verdict".
+    const [title, unit, tlsecho, baseline, ratio, interval, rounds, , verdict] = measured[index]!;
+    const [, , , , cpuRatio, cpuInterval] = cpu[index]!;
+    expect(row.slice(0, 8)).toEqual([
+      `${title!.replace(/^relay: /, '')} (${unit})`,
+      tlsecho,
+      baseline,
+      ratio,
+      interval,
+      rounds,
+      cpuRatio,
+      cpuInterval,
+    ]);
+    expect(row[8]!.endsWith(`: ${verdict!.toLowerCase()}`), `${row[0]}: ${row[8]} vs ${verdict}`).toBe(true);
+  });
+});
