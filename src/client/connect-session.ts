@@ -11,6 +11,9 @@ import {
 } from './open-client.js';
 import type { OutputMode } from './output.js';
 import { pipeSession } from './pipe.js';
+import { reconnect, type ReconnectPolicy } from './reconnect.js';
+import type { FramedClient } from './framed-client.js';
+import type { TlsechoError } from '../errors.js';
 import { replSession } from './repl.js';
 import type { MessageFormat } from './term-messages.js';
 import { formatTarget } from './target.js';
@@ -32,6 +35,8 @@ export interface ConnectOptions extends ClientConnectionOptions {
   color: boolean;
   /** On a terminal, keep the entered lines across sessions (`historyPath`). Default false; `connect` sets it. */
   history?: boolean;
+  /** When set, a dropped connection is opened again with this back-off instead of ending the session. */
+  reconnect?: ReconnectPolicy;
 }
 
 /**
@@ -55,6 +60,18 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
   try {
     const tls = await loadClientTlsSettings(options.tls, io.cwd);
     const client = await openClient(options, tls, io, log, { signal: session.signal, spinner: interactive });
+    // Each attempt is a new connection with the same TLS settings, verified (CA, pin, name) as the first.
+    const policy = options.reconnect;
+    const redial =
+      policy === undefined
+        ? undefined
+        : async (reason: TlsechoError, stop?: AbortSignal): Promise<FramedClient> => {
+            const signal = stop === undefined ? session.signal : AbortSignal.any([session.signal, stop]);
+            const dial = () => openClient(options, tls, io, log, { signal: session.signal, warned: true });
+            const { client: fresh } = await reconnect(dial, reason, { policy, target, log, signal });
+            log.verbose(describeConnection(fresh, options.tls));
+            return fresh;
+          };
     if (interactive) {
       log.info(describeConnection(client, options.tls));
       logPeerDetails(client, options.tls, log);
@@ -67,7 +84,7 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
     } else {
       log.verbose(describeConnection(client, options.tls));
       logPeerDetails(client, options.tls, log);
-      await pipeSession(client, io.stdin, io.stdout, options, log);
+      await pipeSession(client, io.stdin, io.stdout, { ...options, reconnect: redial }, log);
     }
   } finally {
     session.dispose();

@@ -27,6 +27,8 @@ interface OpenClientOptions {
   spinner?: boolean;
   /** Passed to the spinner gate: no spinner with `--json`. */
   json?: boolean;
+  /** Skip the `--insecure` warning: a reconnection, whose run already printed it. */
+  warned?: boolean;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function openClient(
   log: Logger,
   extra: OpenClientOptions = {},
 ): Promise<FramedClient> {
-  warnIfInsecure(tls, log);
+  if (!extra.warned) warnIfInsecure(tls, log);
   const target = formatTarget(options.target);
   const spinner = extra.spinner
     ? startSpinner(io, `connecting to ${target}`, { json: extra.json })

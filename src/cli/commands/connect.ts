@@ -1,6 +1,11 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_LINGER_MS } from '../../client/defaults.js';
 import type { ConnectOptions } from '../../client/connect-session.js';
+import {
+  DEFAULT_RECONNECT_DELAY_MS,
+  DEFAULT_RECONNECT_MAX,
+  MAX_RECONNECT_DELAY_MS,
+} from '../../client/reconnect.js';
 import type { Io } from '../../io.js';
 import { durationOption } from '../option-groups.js';
 import {
@@ -15,6 +20,9 @@ export interface ConnectArgs extends ClientArgs {
   wait?: boolean;
   timeout?: number;
   history?: boolean;
+  reconnect?: boolean;
+  'reconnect-max'?: number;
+  'reconnect-delay'?: number;
 }
 
 /** Flags → options for `connectSession`. Pure, so a table test can cover it. */
@@ -30,6 +38,12 @@ export function toConnectOptions(argv: ConnectArgs): ConnectOptions {
     verbose: argv.verbose ?? false,
     color: argv.color ?? true,
     history: argv.history ?? true,
+    reconnect: argv.reconnect
+      ? {
+          maxAttempts: argv['reconnect-max'] ?? DEFAULT_RECONNECT_MAX,
+          initialDelayMs: argv['reconnect-delay'] ?? DEFAULT_RECONNECT_DELAY_MS,
+        }
+      : undefined,
   };
 }
 
@@ -76,6 +90,34 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
           'Connection:',
         ),
       })
+      .option('reconnect', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'when the connection drops (server restart, reset, close), connect again with back-off, verified as the first time; piped, messages whose replies had not arrived are sent again',
+        group: 'Connection:',
+      })
+      .option('reconnect-max', {
+        type: 'number',
+        default: DEFAULT_RECONNECT_MAX,
+        describe:
+          'with --reconnect: attempts after each drop before giving up (0: no limit; --timeout still applies)',
+        group: 'Connection:',
+      })
+      .option('reconnect-delay', {
+        ...durationOption(
+          `with --reconnect: wait before the first attempt, doubled after each failure up to ${MAX_RECONNECT_DELAY_MS / 1000}s, with random jitter`,
+          `${DEFAULT_RECONNECT_DELAY_MS}ms`,
+          'Connection:',
+        ),
+      })
+      .check((argv) => {
+        const max = argv['reconnect-max'];
+        if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
+          return `--reconnect-max must be a whole number of attempts, 0 or more (got ${max})`;
+        }
+        return true;
+      })
       .option('history', {
         type: 'boolean',
         default: true,
@@ -89,6 +131,10 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
       .example(
         '$0 connect host:7000 --raw-in --output raw < frames.bin > replies.bin',
         'framed data in and out',
+      )
+      .example(
+        '$0 connect host:7000 --ca ca.crt --reconnect < messages.txt',
+        'ride out a server restart: reconnect, send unanswered messages again',
       ),
   handler: async (argv) => {
     // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
