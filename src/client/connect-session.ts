@@ -1,5 +1,5 @@
 import { useColor, type Io } from '../io.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import { formatDuration } from '../units.js';
 import { createSessionSignal } from './deadline.js';
 import type { InputMode } from './input.js';
@@ -65,11 +65,11 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
     const redial =
       policy === undefined
         ? undefined
-        : async (reason: TlsechoError, stop?: AbortSignal): Promise<FramedClient> => {
+        : async (reason: TlsechoError, stop?: AbortSignal, to: Logger = log): Promise<FramedClient> => {
             const signal = stop === undefined ? session.signal : AbortSignal.any([session.signal, stop]);
-            const dial = () => openClient(options, tls, io, log, { signal: session.signal, warned: true });
-            const { client: fresh } = await reconnect(dial, reason, { policy, target, log, signal });
-            log.verbose(describeConnection(fresh, options.tls));
+            const dial = () => openClient(options, tls, io, to, { signal: session.signal, warned: true });
+            const { client: fresh } = await reconnect(dial, reason, { policy, target, log: to, signal });
+            to.verbose(describeConnection(fresh, options.tls));
             return fresh;
           };
     if (interactive) {
@@ -78,7 +78,12 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
       await replSession(
         client,
         io,
-        { output: options.output, format: options.format, history: options.history },
+        {
+          output: options.output,
+          format: options.format,
+          history: options.history,
+          reconnect: redial,
+        },
         log,
       );
     } else {
