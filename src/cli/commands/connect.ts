@@ -66,7 +66,10 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
             'they arrive. The command ends once stdin has closed and every frame has had its reply (exit 0). ' +
             'If replies are still missing when --linger has passed with nothing arriving, it exits 6; if the ' +
             'server closes with replies missing, 4; either way one line says how many are missing. With ' +
-            '--no-wait, replies are optional: it ends after the linger, or when the server closes, with exit 0.',
+            '--no-wait, replies are optional: it ends after the linger, or when the server closes, with exit 0.\n\n' +
+            'With --reconnect, a connection that drops is opened again (verified as the first), with one stderr ' +
+            'line per attempt; piped, the messages whose replies had not arrived are sent again first, and a ' +
+            "last line says how many. Out of attempts, it exits with the last failure's code (4, 5 or 6).",
         ),
     )
       .option('linger', {
