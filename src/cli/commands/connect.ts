@@ -102,22 +102,23 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
       })
       .option('reconnect-max', {
         type: 'number',
-        default: DEFAULT_RECONNECT_MAX,
-        describe:
-          'with --reconnect: attempts after each drop before giving up (0: no limit; --timeout still applies)',
+        describe: `with --reconnect: attempts after each drop before giving up (default ${DEFAULT_RECONNECT_MAX}; 0: no limit, --timeout still applies)`,
         group: 'Connection:',
       })
       .option('reconnect-delay', {
         ...durationOption(
-          `with --reconnect: wait before the first attempt, doubled after each failure up to ${MAX_RECONNECT_DELAY_MS / 1000}s, with random jitter`,
-          `${DEFAULT_RECONNECT_DELAY_MS}ms`,
+          `with --reconnect: wait before the first attempt, doubled after each failure up to ${MAX_RECONNECT_DELAY_MS / 1000}s, with random jitter (default ${DEFAULT_RECONNECT_DELAY_MS}ms)`,
+          undefined,
           'Connection:',
         ),
       })
       .check((argv) => {
         const max = argv['reconnect-max'];
         if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
-          return `--reconnect-max must be a whole number of attempts, 0 or more (got ${max})`;
+          return `invalid --reconnect-max '${max}': expected a whole number of attempts, 0 (no limit) or more`;
+        }
+        for (const flag of ['reconnect-max', 'reconnect-delay'] as const) {
+          if (argv[flag] !== undefined && !argv.reconnect) return `--${flag} needs --reconnect`;
         }
         return true;
       })
