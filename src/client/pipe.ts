@@ -201,7 +201,7 @@ export async function pipeSession(
       const backlog = tracking ? [...unanswered] : [];
       resent += backlog.length;
       log.info(
-        tracking
+        backlog.length > 0
           ? `reconnected to ${fresh.target}; sending again the ${backlog.length} ${backlog.length === 1 ? 'message' : 'messages'} whose replies had not arrived`
           : `reconnected to ${fresh.target}`,
         { event: 'reconnected', resent: backlog.length },
