@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import { useColor, type Io } from '../io.js';
 import { Recorder } from '../record/recording.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import { formatDuration } from '../units.js';
 import { createSessionSignal } from './deadline.js';
 import type { InputMode } from './input.js';
@@ -14,6 +14,9 @@ import {
 } from './open-client.js';
 import type { OutputMode } from './output.js';
 import { pipeSession } from './pipe.js';
+import { reconnect, type ReconnectPolicy } from './reconnect.js';
+import type { FramedClient } from './framed-client.js';
+import type { TlsechoError } from '../errors.js';
 import { replSession } from './repl.js';
 import type { MessageFormat } from './term-messages.js';
 import { formatTarget } from './target.js';
@@ -37,6 +40,8 @@ export interface ConnectOptions extends ClientConnectionOptions {
   history?: boolean;
   /** Write every frame sent and received to this file as it passes (the format of `proxy --record`). */
   record?: string;
+  /** When set, a dropped connection is opened again with this back-off instead of ending the session. */
+  reconnect?: ReconnectPolicy;
 }
 
 /**
@@ -66,21 +71,45 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
   try {
     const tls = await loadClientTlsSettings(options.tls, io.cwd);
     const client = await openClient(options, tls, io, log, { signal: session.signal, spinner: interactive });
-    if (recorder)
-      client.onFrame = (dir, frame) => recorder.record(1, dir, performance.now() - startedAt, frame);
+    // Each connection is its own connection in the recording (1, 2, … after reconnecting), as replay opens them.
+    let connections = 0;
+    const recordFrames = (framed: FramedClient) => {
+      const id = ++connections;
+      if (recorder)
+        framed.onFrame = (dir, frame) => recorder.record(id, dir, performance.now() - startedAt, frame);
+    };
+    recordFrames(client);
+    // Each attempt is a new connection with the same TLS settings, verified (CA, pin, name) as the first.
+    const policy = options.reconnect;
+    const redial =
+      policy === undefined
+        ? undefined
+        : async (reason: TlsechoError, stop?: AbortSignal, to: Logger = log): Promise<FramedClient> => {
+            const signal = stop === undefined ? session.signal : AbortSignal.any([session.signal, stop]);
+            const dial = () => openClient(options, tls, io, to, { signal: session.signal, warn: false });
+            const { client: fresh } = await reconnect(dial, reason, { policy, target, log: to, signal });
+            recordFrames(fresh);
+            to.verbose(describeConnection(fresh, options.tls));
+            return fresh;
+          };
     if (interactive) {
       log.info(describeConnection(client, options.tls));
       logPeerDetails(client, options.tls, log);
       await replSession(
         client,
         io,
-        { output: options.output, format: options.format, history: options.history },
+        {
+          output: options.output,
+          format: options.format,
+          history: options.history,
+          reconnect: redial,
+        },
         log,
       );
     } else {
       log.verbose(describeConnection(client, options.tls));
       logPeerDetails(client, options.tls, log);
-      await pipeSession(client, io.stdin, io.stdout, options, log);
+      await pipeSession(client, io.stdin, io.stdout, { ...options, reconnect: redial }, log);
     }
   } finally {
     session.dispose();

@@ -1,10 +1,11 @@
 import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface } from 'node:readline';
 import type { Io } from '../io.js';
 import type { Logger } from '../log/logger.js';
-import { InterruptedError, TlsechoError } from '../errors.js';
+import { ConnectionError, InterruptedError, TlsechoError } from '../errors.js';
 import type { FramedClient } from './framed-client.js';
 import { HISTORY_ENTRIES, HistoryFile, historyPath } from './history.js';
 import type { OutputMode } from './output.js';
+import { isRetryable } from './reconnect.js';
 import { createReplyFormatter, encodeTermMessage, type MessageFormat } from './term-messages.js';
 
 const PROMPT = '> ';
@@ -15,6 +16,12 @@ interface ReplOptions {
   format?: MessageFormat;
   /** Keep the entered lines across sessions in the history file (`historyPath`). Default false. */
   history?: boolean;
+  /**
+   * When set, a connection that drops is replaced by the one this resolves with (it throws to give up; its
+   * lines go to `log`, which prints them above the prompt). The prompt, what is being typed and the history
+   * stay; lines entered meanwhile are sent once the new connection is up.
+   */
+  reconnect?: (reason: TlsechoError, signal: AbortSignal, log: Logger) => Promise<FramedClient>;
 }
 
 /**
@@ -47,13 +54,15 @@ export async function replSession(
 }
 
 function runRepl(
-  client: FramedClient,
+  first: FramedClient,
   io: Io,
   options: ReplOptions,
   log: Logger,
   history: HistoryFile | undefined,
   onWarn: (warn: (message: string) => void) => void,
 ): Promise<void> {
+  // The connection in use; replaced after each reconnection.
+  let client = first;
   // Replies are written synchronously, so that the prompt is redrawn after them and not before.
   const etf = options.format === 'etf';
   const format = createReplyFormatter(
@@ -96,6 +105,17 @@ function runRepl(
     rl.prompt(true);
   };
   onWarn((message) => above(() => log.warn(message)));
+  // The reconnection's lines, printed above the prompt like replies.
+  const logAbove: Logger = {
+    ...log,
+    error: (message, fields) => above(() => log.error(message, fields)),
+    warn: (message, fields) => above(() => log.warn(message, fields)),
+    info: (message, fields) => above(() => log.info(message, fields)),
+    verbose: (message, fields) => above(() => log.verbose(message, fields)),
+  };
+  // While reconnecting: the lines entered, sent once the new connection is up.
+  let held: Buffer[] | undefined;
+  const stopReconnecting = new AbortController();
 
   // Terminals re-wrap what is on the screen to the new width (tmux, VTE, iTerm2, kitty, Windows
   // Terminal), so the cursor's row within the input is the one it has at the new width. readline redraws
@@ -116,6 +136,7 @@ function runRepl(
     const end = (error?: unknown, report?: string) => {
       if (ended) return;
       ended = true;
+      stopReconnecting.abort();
       if (inputOpen) clearInput();
       inputOpen = false;
       if (report) log.info(report);
@@ -130,7 +151,9 @@ function runRepl(
         lastRecorded = line;
       }
       try {
-        client.write(etf ? encodeTermMessage(line, 'that line') : Buffer.from(line, 'utf8'));
+        const payload = etf ? encodeTermMessage(line, 'that line') : Buffer.from(line, 'utf8');
+        if (held) held.push(payload);
+        else client.write(payload);
       } catch (error) {
         // Too long for the framing, or not a term: say so and carry on, as Erlang's ssl:send refuses
         // packet_to_large.
@@ -149,6 +172,7 @@ function runRepl(
     rl.on('close', () => {
       if (ended) return;
       ended = true;
+      stopReconnecting.abort();
       clearInput();
       inputOpen = false;
       client.end().then(() => {
@@ -169,13 +193,51 @@ function runRepl(
 
     // Never rejects: every failure goes to end().
     void (async () => {
-      try {
-        for await (const frame of client) {
-          above(() => io.stdout.write(format(frame)));
+      for (;;) {
+        const current = client;
+        let failure: unknown;
+        try {
+          for await (const frame of current) {
+            above(() => io.stdout.write(format(frame)));
+          }
+        } catch (error) {
+          failure = error;
         }
-        end(undefined, `connection to ${client.target} closed by the server`);
-      } catch (error) {
-        end(error);
+        if (ended) return;
+        if (options.reconnect === undefined || (failure !== undefined && !isRetryable(failure))) {
+          if (failure === undefined) end(undefined, `connection to ${current.target} closed by the server`);
+          else end(failure);
+          return;
+        }
+        const reason =
+          (failure as TlsechoError | undefined) ??
+          new ConnectionError(`${current.target} closed the connection`, { code: 'ERR_CONNECTION_CLOSED' });
+        held = [];
+        above(() =>
+          log.info(`connection to ${current.target} lost; lines entered now are sent once it is back`),
+        );
+        try {
+          client = await options.reconnect(reason, stopReconnecting.signal, logAbove);
+        } catch (error) {
+          end(error);
+          return;
+        }
+        if (ended) {
+          client.destroy();
+          return;
+        }
+        const waiting = held;
+        held = undefined;
+        above(() =>
+          log.info(
+            `reconnected to ${client.target}${waiting.length > 0 ? `; sending the ${waiting.length} ${waiting.length === 1 ? 'line' : 'lines'} entered meanwhile` : ''}`,
+          ),
+        );
+        try {
+          for (const payload of waiting) client.write(payload);
+        } catch {
+          // Dropped again at once: the loop notices and reconnects.
+        }
       }
     })();
 

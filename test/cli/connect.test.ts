@@ -426,6 +426,12 @@ describe('connect flags → options', () => {
     [['h:1', '--format', 'etf', '--whole'], { format: 'etf', input: 'whole' }],
     [['h:1'], { history: true }],
     [['h:1', '--no-history'], { history: false }],
+    [['h:1'], { reconnect: undefined }],
+    [['h:1', '--reconnect'], { reconnect: { maxAttempts: 10, initialDelayMs: 500 } }],
+    [
+      ['h:1', '--reconnect', '--reconnect-max', '0', '--reconnect-delay', '50ms'],
+      { reconnect: { maxAttempts: 0, initialDelayMs: 50 } },
+    ],
   ])('%j', async (args, expected) => {
     expect(await parse(args)).toMatchObject(expected);
   });
@@ -436,6 +442,10 @@ describe('connect flags → options', () => {
     [['h:1', '--whole', '--raw-in'], /whole.*raw-in/],
     [['h:1', '--linger', 'soon'], /invalid duration 'soon'/],
     [['h:1', '--format', 'etf', '--raw-in'], /--format etf and --raw-in cannot go together/],
+    [['h:1', '--reconnect', '--reconnect-max', '-1'], /invalid --reconnect-max '-1'/],
+    [['h:1', '--reconnect', '--reconnect-max', '2.5'], /invalid --reconnect-max '2.5'/],
+    [['h:1', '--reconnect-max', '3'], '--reconnect-max needs --reconnect'],
+    [['h:1', '--reconnect-delay', '1s'], '--reconnect-delay needs --reconnect'],
   ])('refuses %j', async (args, message) => {
     await expectUsageError(parse(args), message);
   });

@@ -1,6 +1,11 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_LINGER_MS } from '../../client/defaults.js';
 import type { ConnectOptions } from '../../client/connect-session.js';
+import {
+  DEFAULT_RECONNECT_DELAY_MS,
+  DEFAULT_RECONNECT_MAX,
+  MAX_RECONNECT_DELAY_MS,
+} from '../../client/reconnect.js';
 import type { Io } from '../../io.js';
 import { durationOption } from '../option-groups.js';
 import {
@@ -16,6 +21,9 @@ export interface ConnectArgs extends ClientArgs {
   timeout?: number;
   history?: boolean;
   record?: string;
+  reconnect?: boolean;
+  'reconnect-max'?: number;
+  'reconnect-delay'?: number;
 }
 
 /** Flags → options for `connectSession`. Pure, so a table test can cover it. */
@@ -32,6 +40,12 @@ export function toConnectOptions(argv: ConnectArgs): ConnectOptions {
     color: argv.color ?? true,
     history: argv.history ?? true,
     record: argv.record,
+    reconnect: argv.reconnect
+      ? {
+          maxAttempts: argv['reconnect-max'] ?? DEFAULT_RECONNECT_MAX,
+          initialDelayMs: argv['reconnect-delay'] ?? DEFAULT_RECONNECT_DELAY_MS,
+        }
+      : undefined,
   };
 }
 
@@ -54,7 +68,10 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
             'they arrive. The command ends once stdin has closed and every frame has had its reply (exit 0). ' +
             'If replies are still missing when --linger has passed with nothing arriving, it exits 6; if the ' +
             'server closes with replies missing, 4; either way one line says how many are missing. With ' +
-            '--no-wait, replies are optional: it ends after the linger, or when the server closes, with exit 0.',
+            '--no-wait, replies are optional: it ends after the linger, or when the server closes, with exit 0.\n\n' +
+            'With --reconnect, a connection that drops is opened again (verified as the first), with one stderr ' +
+            'line per attempt; piped, the messages whose replies had not arrived are sent again first, and a ' +
+            "last line says how many. Out of attempts, it exits with the last failure's code (4, 5 or 6).",
         ),
     )
       .option('linger', {
@@ -78,6 +95,35 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
           'Connection:',
         ),
       })
+      .option('reconnect', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'when the connection drops (server restart, reset, close), connect again with back-off, verified as the first time; piped, messages whose replies had not arrived are sent again',
+        group: 'Connection:',
+      })
+      .option('reconnect-max', {
+        type: 'number',
+        describe: `with --reconnect: attempts after each drop before giving up (default ${DEFAULT_RECONNECT_MAX}; 0: no limit, --timeout still applies)`,
+        group: 'Connection:',
+      })
+      .option('reconnect-delay', {
+        ...durationOption(
+          `with --reconnect: wait before the first attempt, doubled after each failure up to ${MAX_RECONNECT_DELAY_MS / 1000}s, with random jitter (default ${DEFAULT_RECONNECT_DELAY_MS}ms)`,
+          undefined,
+          'Connection:',
+        ),
+      })
+      .check((argv) => {
+        const max = argv['reconnect-max'];
+        if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
+          return `invalid --reconnect-max '${max}': expected a whole number of attempts, 0 (no limit) or more`;
+        }
+        for (const flag of ['reconnect-max', 'reconnect-delay'] as const) {
+          if (argv[flag] !== undefined && !argv.reconnect) return `--${flag} needs --reconnect`;
+        }
+        return true;
+      })
       .option('history', {
         type: 'boolean',
         default: true,
@@ -98,7 +144,12 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
         '$0 connect host:7000 --raw-in --output raw < frames.bin > replies.bin',
         'framed data in and out',
       )
-      .example('$0 connect :7000 --ca ca.crt --record s.jsonl', 'record the session, for tlsecho replay'),
+      .example('$0 connect :7000 --ca ca.crt --record s.jsonl', 'record the session, for tlsecho replay')
+
+      .example(
+        '$0 connect host:7000 --ca ca.crt --reconnect < messages.txt',
+        'ride out a server restart: reconnect, send unanswered messages again',
+      ),
   handler: async (argv) => {
     // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
     const { connectSession } = await import('../../client/connect-session.js');
