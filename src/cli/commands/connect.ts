@@ -140,10 +140,6 @@ export const connectCommand = (io: Io): CommandModule<object, ConnectArgs> => ({
       })
       .example('$0 connect localhost:7000 --ca certs/ca.crt', 'interactive session, trusting a local CA')
       .example("printf 'a\\nb\\n' | $0 connect :7000 --ca ca.crt", 'send two frames, print the two replies')
-      .example(
-        '$0 connect host:7000 --raw-in --output raw < frames.bin > replies.bin',
-        'framed data in and out',
-      )
       .example('$0 connect :7000 --ca ca.crt --record s.jsonl', 'record the session, for tlsecho replay')
 
       .example(
