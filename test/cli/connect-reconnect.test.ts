@@ -1,9 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { createServer, type ServerOptions } from '../../src/server/server.js';
 import type { MessageHandler } from '../../src/server/handlers/types.js';
 import { collect, spawnCli } from '../helpers/run-cli.js';
+import { makeTempDir } from '../helpers/tmpdir.js';
 import { makeTestPki, type CertFiles } from '../client/helpers/pki.js';
 
 // `connect --reconnect` with stdin piped, as a child process, against a real tlsecho server run here so
@@ -119,6 +122,47 @@ describe('tlsecho connect --reconnect, stdin piped', () => {
     expect(resent).toBeLessThanOrEqual(9000);
     expect(second.server.stats.accepted).toBe(1);
     console.info(`reconnect gap ${gapMs.toFixed(1)} ms, ${resent} messages sent again`);
+  });
+
+  test('with --record, each connection is recorded under its own number, as replay opens them', async () => {
+    const pki = await makeTestPki();
+    const first = await startServer(pki.server, 0);
+    const recording = join(await makeTempDir(), 'session.jsonl');
+    const child = spawnCli([
+      'connect',
+      `127.0.0.1:${first.port}`,
+      '--ca',
+      pki.caFile,
+      '--reconnect',
+      '--reconnect-delay',
+      '10ms',
+      '--record',
+      recording,
+    ]);
+    const seen = watch(child);
+    const result = collect(child, { keepStdinOpen: true });
+    child.stdin!.write('one\n');
+    await waitFor(child.stdout!, seen.stdout, (text) => text === 'one\n', 'the first reply');
+    await first.server.destroy();
+    await waitFor(child.stderr!, seen.stderr, (text) => /attempt 2 of/.test(text), 'a refused attempt');
+    await startServer(pki.server, first.port);
+    await waitFor(child.stderr!, seen.stderr, (text) => /^reconnected to /m.test(text), 'the reconnection');
+    child.stdin!.end('two\n');
+    const r = await result;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('one\ntwo\n');
+    const frames = (await readFile(recording, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { conn?: number; dir?: string; data?: string })
+      .filter((line) => line.conn !== undefined)
+      .map((line) => [line.conn, line.dir, Buffer.from(line.data!, 'base64').toString()]);
+    expect(frames).toEqual([
+      [1, 'c2s', 'one'],
+      [1, 's2c', 'one'],
+      [2, 'c2s', 'two'],
+      [2, 's2c', 'two'],
+    ]);
   });
 
   test('gives up after --reconnect-max attempts with the exit code of the last failure (4: refused)', async () => {
