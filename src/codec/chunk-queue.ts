@@ -1,18 +1,18 @@
-import { mergeNewest } from './coalesce.js';
+import { appendCapped } from './coalesce.js';
 import { readHeader } from './header.js';
 
 /**
  * Received chunks kept as a list with a running byte count, after ws's receiver: bytes are consumed from
  * the front without concatenating on arrival, so a payload that arrived whole is returned as a view and
- * every byte is copied at most once by `take` (plus a logarithmic number of times by `mergeNewest`, only when a
- * peer trickles many tiny chunks).
+ * every byte is copied at most once by `take` (plus, amortised, at most twice more by `appendCapped`, only
+ * when a peer trickles many tiny chunks).
  */
 export class ChunkQueue {
   #chunks: Buffer[] = [];
   #headOffset = 0; // bytes of #chunks[0] already consumed
   #length = 0;
 
-  /** Past this many chunks, `push` merges the newest ones: a 1-byte-per-record peer must not cost an object per byte. */
+  /** Past this many chunks, `push` merges the newest half: a 1-byte-per-record peer must not cost an object per byte. */
   static readonly MAX_CHUNKS = 1024;
 
   get length(): number {
@@ -21,10 +21,9 @@ export class ChunkQueue {
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
     this.#length += chunk.length;
-    // The head chunk, which may be partly consumed, is never merged.
-    if (this.#chunks.length > ChunkQueue.MAX_CHUNKS) mergeNewest(this.#chunks, 1);
+    // Only the newest half of the chunks is ever merged, so never the head, which may be partly consumed.
+    appendCapped(this.#chunks, chunk, ChunkQueue.MAX_CHUNKS);
   }
 
   /** Reads a `{packet, N}` header (`size` 1, 2 or 4 bytes) at the front without consuming it. */

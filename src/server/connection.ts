@@ -1,77 +1,15 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { Decoder } from '../codec/decoder.js';
 import type { Framing } from '../codec/framing.js';
-import { FrameTooLargeError, ProtocolError } from '../errors.js';
-import { EtfError } from '../etf/errors.js';
-import { formatDuration } from '../units.js';
 import { identifyClient } from '../tls/verify.js';
 import { EchoPath } from './echo-path.js';
-import { ReplyOutbox } from './reply-outbox.js';
-import type {
-  ClientIdentity,
-  Handler,
-  HandlerExit,
-  HandlerSession,
-  Replies,
-  Reply,
-  SessionContext,
-} from './handlers/types.js';
+import { HandlerPath, type HandlerPathControl } from './handler-path.js';
+import { REPLY_QUEUE_LIMIT } from './reply-outbox.js';
+import type { ClientIdentity, Handler, HandlerExit } from './handlers/types.js';
+import type { CloseReason, ConnectionInfo, ConnectionSummary, MessageTrace } from './connection-report.js';
 
-/** Why a connection closed, as logs and `disconnect` events name it. */
-export type CloseReason =
-  | 'client-closed'
-  | 'idle-timeout'
-  | 'too-large'
-  | 'protocol-error'
-  | 'handler-failed'
-  | 'handler-exited'
-  | 'too-slow'
-  | 'shutdown'
-  | 'error';
-
-/** A connection that completed its handshake. */
-export interface ConnectionInfo {
-  id: number;
-  remoteAddress: string;
-  remotePort: number;
-  /** False for a plain TCP connection (a listener with `plain`): no protocol, cipher or ALPN then. */
-  encrypted?: boolean;
-  /** e.g. `TLSv1.3` */
-  protocol: string | null;
-  /** e.g. `TLS_AES_256_GCM_SHA384`; `none` over plain TCP */
-  cipher: string;
-  alpnProtocol: string | false;
-  client: ClientIdentity | undefined;
-}
-
-/** A closed connection: who, how long, how much, and why it ended. */
-export interface ConnectionSummary {
-  id: number;
-  remoteAddress: string;
-  remotePort: number;
-  client: ClientIdentity | undefined;
-  reason: CloseReason;
-  /** What went wrong, for reasons other than client-closed, idle-timeout and shutdown. */
-  error: Error | undefined;
-  /** Set when an `exec:` child exited. */
-  handlerExit: HandlerExit | undefined;
-  durationMs: number;
-  framesIn: number;
-  framesOut: number;
-  /** Messages meant for this client that were not sent because it was not keeping up (`--broadcast-drop`). */
-  framesDropped: number;
-  /** Framed bytes (headers included) received and sent over TLS. */
-  bytesIn: number;
-  bytesOut: number;
-}
-
-/** One message on its way in or out, for `--verbose`. */
-export interface MessageTrace {
-  id: number;
-  direction: 'in' | 'out';
-  message: Buffer;
-}
+// server.ts and the tests name these through this module.
+export type { CloseReason, ConnectionInfo, ConnectionSummary, MessageTrace };
 
 /** What every connection shares with its server: read, never copied, so a connection costs one reference. */
 export interface ConnectionHost {
@@ -87,28 +25,19 @@ export interface ConnectionHost {
   connectionClosed(connection: Connection, summary: ConnectionSummary): void;
 }
 
-// Reading pauses, and the handler gets no further message, once more than this many reply bytes wait in the
-// socket's queue (replies produced but not yet written count too). Node's own signal (write()
-// returning false) comes at 16 KiB, less than one read of pipelined frames brings in, so obeying it stopped and
-// restarted reading on nearly every read of a busy connection: a JS round trip and two epoll_ctl calls each
-// time, which the raw pipe pays too. 64 KiB, one full socket read, still bounds what a client that never reads
-// can make us hold. The write just made does not count towards it: those bytes were already ours to hold, and
-// counting them made every frame larger than the limit (a 64 KiB payload and its header) stop reading by itself.
-// The bound is checked before every message, not once per chunk read: one 16 KiB TLS record holds 4,096 empty
-// frames, and a handler answering each with 64 KiB would otherwise queue 256 MiB from it.
-export const REPLY_QUEUE_LIMIT = 64 * 1024;
-
 const kConnection = Symbol('tlsecho.connection');
 type OwnedSocket = Socket & { [kConnection]?: Connection };
 
 /**
- * One client: frames in, handler, replies out, in order. Owns the timeouts' bookkeeping (the server's sweep
- * asks it), backpressure (reading pauses while the client is not taking replies or the handler is busy),
- * and the counters of its summary.
+ * One client: frames in, handler, replies out, in order. Owns the lifecycle and the timeouts' bookkeeping
+ * (the server's sweep asks it), backpressure (reading pauses while the client is not taking replies or the
+ * handler is busy), closing, and the counters of its summary.
  *
- * The echo handler takes a fast path (EchoPath, echo-path.ts): the connection only finds frame boundaries
- * and writes back each chunk's complete frames as the bytes that arrived, one write per chunk, no per-frame
- * work or copy.
+ * What happens to the bytes read is one of two paths. The echo handler takes a fast path (EchoPath,
+ * echo-path.ts): the connection only finds frame boundaries and writes back each chunk's complete frames as
+ * the bytes that arrived, one write per chunk, no per-frame work or copy. Every other handler takes the
+ * handler path (HandlerPath, handler-path.ts): frames decoded, handed to the handler's session, replies
+ * gathered and written together.
  */
 export class Connection {
   readonly startedAt = Date.now();
@@ -123,22 +52,12 @@ export class Connection {
 
   readonly #host: ConnectionHost;
   readonly #socket: OwnedSocket;
-  // Echo fast path.
+  // Exactly one of the two is set.
   #echoPath: EchoPath | undefined;
-  // Handler path.
-  #decoder: Decoder | undefined;
-  #session: HandlerSession | undefined;
-  #deliver: ((frame: Buffer) => void) | undefined;
-  // A frame the decoder handed over while the handler could not take it (at most one: the decoder then stops).
-  #inbox: Buffer[] = [];
-  #outbox: ReplyOutbox | undefined;
-  #busy = false; // a handler promise (or the session's opening) is pending
-  #pendingError: Error | undefined; // a framing error waiting for the honest frames before it to be answered
-  #decoderEnded = false; // the client's end was passed on to the decoder
+  #handlerPath: HandlerPath | undefined;
 
   #paused = false;
   #waitingDrain = false;
-  #drainWaiters: Array<() => void> | undefined;
   #lastActive: number;
   #endingSince = -1;
   #clientEnded = false;
@@ -175,7 +94,8 @@ export class Connection {
     if (handler.echoesUnchanged && !host.traceMessages) {
       this.#echoPath = new EchoPath(socket, this, framing.mode, framing.maxFrame);
     } else {
-      this.#openSession(handler);
+      this.#handlerPath = new HandlerPath(socket, host, this, this.#handlerPathControl());
+      this.#handlerPath.start();
     }
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
@@ -243,7 +163,7 @@ export class Connection {
     if (this.#phase !== 'open') return; // lingering after our end: discard what the peer still sends
     this.bytesIn += chunk.length;
     if (this.#echoPath) this.#echo(chunk);
-    else this.#decode(chunk);
+    else this.#decode(this.#handlerPath!, chunk);
   }
 
   #echo(chunk: Buffer): void {
@@ -263,262 +183,37 @@ export class Connection {
     if (this.#draining && !echoPath.inFrame) this.#finishInput('shutdown');
   }
 
-  #decode(chunk: Buffer): void {
-    const decoder = (this.#decoder ??= this.#host.framing.createDecoder());
-    const wasInFrame = decoder.inFrame;
+  #decode(handlerPath: HandlerPath, chunk: Buffer): void {
+    const wasInFrame = handlerPath.inFrame;
     const framesBefore = this.framesIn;
-    try {
-      decoder.push(chunk, this.#deliver!);
-    } catch (error) {
-      this.#pendingError ??= error as Error;
-    }
+    handlerPath.decode(chunk);
     if (this.framesIn > framesBefore || !wasInFrame) this.#lastActive = this.#host.tick;
-    this.#pump();
+    handlerPath.pump();
   }
 
-  // The decoder's frame handler: false stops it, leaving the rest of the chunk undecoded until #pump resumes.
-  #acceptFrame(frame: Buffer): boolean {
-    // A handler that failed (or input that ended) on an earlier frame of this chunk sees nothing more.
-    if (this.#phase !== 'open' || this.#inputFinished !== undefined) return false;
-    this.framesIn += 1;
-    if (this.#host.traceMessages) this.#host.traceMessage({ id: this.id, direction: 'in', message: frame });
-    if (this.#inbox.length > 0 || !this.#mayHandle()) {
-      this.#inbox.push(frame);
-      return false;
-    }
-    this.#handle(frame);
-    return this.#mayHandle();
-  }
-
-  // Whether the handler may have another message now: it is not busy, and the replies waiting to be sent are
-  // within REPLY_QUEUE_LIMIT. Past it, the replies gathered so far are written first; if the socket's queue
-  // is still over the limit after that, the answer is no until 'drain'.
-  #mayHandle(): boolean {
-    if (this.#busy || this.#waitingDrain || this.#phase !== 'open' || this.#inputFinished !== undefined)
-      return false;
-    if (this.#outbox!.bytes + this.#socket.writableLength <= REPLY_QUEUE_LIMIT) return true;
-    this.#flush();
-    return !this.#waitingDrain && this.#phase === 'open';
-  }
-
-  // --- handler ---
-
-  #openSession(handler: Handler): void {
-    const host = this.#host;
-    this.#outbox = new ReplyOutbox(
-      this.#socket,
-      this,
-      host.framing,
-      host.traceMessages
-        ? (message) => host.traceMessage({ id: this.id, direction: 'out', message })
-        : undefined,
-    );
-    const context = this.#createContext();
-    this.#deliver = (frame) => this.#acceptFrame(frame);
-    let opened: HandlerSession | Promise<HandlerSession>;
-    try {
-      opened = handler.open(context);
-    } catch (error) {
-      this.#busy = true;
-      queueMicrotask(() => this.#failHandler(error));
-      return;
-    }
-    if (isPromise(opened)) {
-      this.#busy = true;
-      this.#updateReading();
-      opened.then(
-        (session) => {
-          this.#session = session;
-          if (this.#phase !== 'open') {
-            void closeSession(session);
-            return;
-          }
-          this.#busy = false;
-          this.#pump();
-        },
-        (error: unknown) => this.#failHandler(error),
-      );
-    } else {
-      this.#session = opened;
-    }
-  }
-
-  #handle(frame: Buffer): void {
-    let result: Replies | Promise<Replies>;
-    try {
-      result = this.#session!.message(frame);
-    } catch (error) {
-      // A message the handler cannot take (an `exec:` line holding a newline) ends the input, not the
-      // handler: what it already took is still answered.
-      if (error instanceof ProtocolError) this.#endInput('handler-failed', error);
-      else this.#failHandler(error);
-      return;
-    }
-    if (isPromise(result)) {
-      this.#busy = true;
-      this.#flush();
-      this.#updateReading();
-      result.then(
-        (replies) => {
-          if (this.#phase !== 'open') return;
-          this.#busy = false;
-          this.#queueReplies(replies);
-          this.#pump();
-        },
-        (error: unknown) => this.#failHandler(error),
-      );
-      return;
-    }
-    this.#queueReplies(result);
-  }
-
-  // Hands the handler what was received and held back (the inbox, then the bytes the decoder kept) for as
-  // long as it may take more, sends the replies gathered so far, then decides what next.
-  #pump(): void {
-    const inbox = this.#inbox;
-    for (;;) {
-      if (this.#phase !== 'open' || this.#inputFinished !== undefined) return;
-      while (inbox.length > 0 && this.#mayHandle()) this.#handle(inbox.shift()!);
-      const decoder = this.#decoder;
-      if (inbox.length === 0 && decoder !== undefined && decoder.buffered > 0 && this.#mayHandle()) {
-        try {
-          decoder.resume(this.#deliver!);
-        } catch (error) {
-          this.#pendingError ??= error as Error;
-        }
-      }
-      if (this.#phase !== 'open' || this.#inputFinished !== undefined) return;
-      this.#flush();
-      if (this.#busy || this.#waitingDrain || inbox.length > 0) {
-        this.#updateReading();
-        return;
-      }
-      // Every message received so far is answered.
-      if (this.#pendingError) {
-        const error = this.#pendingError;
-        this.#endInput(error instanceof FrameTooLargeError ? 'too-large' : 'protocol-error', error);
-        return;
-      }
-      if (this.#clientEnded) {
-        if (!this.#decoderEnded) {
-          // A last line without its newline is still a message; a frame cut short is an error.
-          this.#decoderEnded = true;
-          try {
-            this.#decoder?.end(this.#deliver);
-          } catch (error) {
-            this.#pendingError ??= error as Error;
-          }
-          continue;
-        }
-        this.#finishInput('client-closed');
-        return;
-      }
-      if (this.#draining && this.#isBetweenMessages()) {
-        this.#finishInput('shutdown');
-        return;
-      }
-      this.#updateReading();
-      return;
-    }
-  }
-
-  #queueReplies(replies: Replies): void {
-    if (replies === undefined || replies === null) return;
-    try {
-      if (Array.isArray(replies)) {
-        for (const reply of replies as readonly Reply[]) this.#outbox!.push(reply);
-      } else {
-        this.#outbox!.push(replies as Reply);
-      }
-    } catch (error) {
-      this.#failHandler(error);
-    }
-  }
-
-  // Replies produced together leave together: one cork per batch, so they share TLS records.
-  #flush(): void {
-    const outbox = this.#outbox;
-    if (outbox === undefined || outbox.isEmpty) return;
-    if (this.#phase === 'closed' || this.#socket.destroyed) {
-      outbox.clear(); // the peer is gone: nobody to send to
-      return;
-    }
-    const full = outbox.flush();
-    this.#lastActive = this.#host.tick;
-    if (full !== undefined) this.#pauseIfQueueFull(full);
-  }
-
-  // Replies a handler framed itself (an `exec:` child's lines, in bulk), written as they are.
-  #writeFramed(pieces: readonly Buffer[], frames: number, bytes: number): void {
-    const full = this.#outbox!.writeFramed(pieces, frames, bytes);
-    this.#lastActive = this.#host.tick;
-    if (full !== undefined) this.#pauseIfQueueFull(full);
-  }
-
-  #failHandler(error: unknown): void {
-    if (this.#phase !== 'open') return;
-    this.#busy = false;
-    this.#inbox.length = 0;
-    // A term the handler refused to decode (over its work budget) is the client's doing, not the handler's.
-    this.#close(error instanceof EtfError ? 'protocol-error' : 'handler-failed', toError(error));
-  }
-
-  // The input broke (a frame too large or cut short, a message the handler cannot take): read no more, but
-  // let a handler that can finish (an `exec:` child) answer what it already took, then close with `reason`.
-  #endInput(reason: CloseReason, error: Error): void {
-    if (this.#phase !== 'open') return;
-    this.#inbox.length = 0;
-    if (this.#session?.end === undefined) {
-      this.#close(reason, error);
-      return;
-    }
-    this.#recordReason(reason, error);
-    this.#finishInput(reason);
-  }
-
-  #createContext(): SessionContext {
-    const socket = this.#socket;
-    const context: SessionContext = {
-      id: this.id,
-      remoteAddress: this.remoteAddress,
-      remotePort: this.remotePort,
-      protocol: socket instanceof TLSSocket ? socket.getProtocol() : null,
-      alpnProtocol: (socket instanceof TLSSocket && socket.alpnProtocol) || false,
-      client: this.#client,
-      packet: this.#host.framing.mode,
-      state: {},
-      send: (replies) => {
-        if (this.#phase === 'closed' || this.#socket.writableEnded || this.#socket.destroyed) return false;
-        this.#queueReplies(replies);
-        this.#flush();
-        return !this.#waitingDrain;
+  // The handler path reads and moves on the connection's state through this, and nothing else.
+  #handlerPathControl(): HandlerPathControl {
+    return {
+      isOpen: () => this.#phase === 'open',
+      isClosed: () => this.#phase === 'closed',
+      isInputFinished: () => this.#inputFinished !== undefined,
+      isWaitingDrain: () => this.#waitingDrain,
+      hasClientEnded: () => this.#clientEnded,
+      isDraining: () => this.#draining,
+      wrote: (full) => {
+        this.#lastActive = this.#host.tick;
+        if (full !== undefined) this.#pauseIfQueueFull(full);
       },
-      sendFramed: this.#host.traceMessages
-        ? undefined
-        : (pieces, frames, bytes) => {
-            if (this.#phase === 'closed' || this.#socket.writableEnded || this.#socket.destroyed)
-              return false;
-            this.#flush();
-            this.#writeFramed(pieces, frames, bytes);
-            return !this.#waitingDrain;
-          },
-      waitForDrain: () => {
-        if (!this.#waitingDrain || this.#phase === 'closed') return Promise.resolve();
-        return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
-      },
-      finish: (exit) => {
+      updateReading: () => this.#updateReading(),
+      close: (reason, error, options) => this.#close(reason, error, options),
+      finishInput: (reason) => this.#finishInput(reason),
+      recordReason: (reason, error) => this.#recordReason(reason, error),
+      handlerExited: (exit) => {
         this.#handlerExit = exit;
         // After the client's end the session's own end() decides when to close, with the client's reason.
         if (this.#inputFinished === undefined) this.#close('handler-exited');
       },
-      fail: (error) => this.#failHandler(error),
-      // A client that takes nothing holds its queued replies until it does: drop them with the socket, now.
-      abandon: (error) => this.#close('too-slow', error, { abort: true }),
-      countDropped: (count) => {
-        this.framesDropped += count;
-      },
     };
-    return context;
   }
 
   // --- flow control ---
@@ -538,21 +233,16 @@ export class Connection {
   onDrain(): void {
     this.#waitingDrain = false;
     this.#lastActive = this.#host.tick;
-    const waiters = this.#drainWaiters;
-    if (waiters) {
-      this.#drainWaiters = undefined;
-      for (const resolve of waiters) resolve();
-    }
-    if (this.#phase !== 'open') return;
     // The handler path goes on with the messages it held back; the echo path holds none.
-    if (this.#echoPath) this.#updateReading();
-    else this.#pump();
+    if (this.#handlerPath) this.#handlerPath.onDrain();
+    else if (this.#phase === 'open') this.#updateReading();
   }
 
   // Read only while both the client is taking our replies and the handler is ready for more; otherwise a
   // client that sends without reading would make us buffer without bound.
   #updateReading(): void {
-    const wanted = this.#phase !== 'open' || (!this.#busy && !this.#waitingDrain && !this.#clientEnded);
+    const busy = this.#handlerPath?.busy ?? false;
+    const wanted = this.#phase !== 'open' || (!busy && !this.#waitingDrain && !this.#clientEnded);
     if (wanted === !this.#paused) return;
     this.#paused = !wanted;
     if (wanted) this.#socket.resume();
@@ -560,9 +250,8 @@ export class Connection {
   }
 
   #isBetweenMessages(): boolean {
-    if (this.#busy || this.#inbox.length > 0) return false;
     if (this.#echoPath) return !this.#echoPath.inFrame;
-    return !(this.#decoder?.inFrame ?? false);
+    return this.#handlerPath!.isBetweenMessages;
   }
 
   // --- closing ---
@@ -576,43 +265,17 @@ export class Connection {
       else this.#finishInput('client-closed');
       return;
     }
-    // The messages still held back come first; #pump ends the decoder once they are answered.
-    this.#pump();
+    // The messages still held back come first; the handler path ends the decoder once they are answered.
+    this.#handlerPath!.pump();
   }
 
-  // No more messages will be read: let the handler finish (an exec child flushing its output), then close.
-  // A handler still running after the drain timeout is stopped (its session's close): a child that outlives
-  // its stdin must not hold the connection, and its --max-connections slot, until the idle timeout.
+  // No more messages will be read: let the handler finish (HandlerPath.finish), then close.
   #finishInput(reason: CloseReason): void {
     if (this.#phase !== 'open' || this.#inputFinished !== undefined) return;
     this.#inputFinished = reason;
-    const ending = this.#session?.end?.(reason === 'client-closed');
-    if (isPromise(ending)) {
-      this.#busy = true;
+    if (this.#handlerPath?.finish(reason, this.#host.drainTimeoutMs)) {
       this.#clientEnded = true;
       this.#updateReading();
-      const drainMs = this.#host.drainTimeoutMs;
-      const timer = setTimeout(() => {
-        if (this.#phase !== 'open') return;
-        this.#recordReason(
-          reason,
-          new Error(
-            `the handler was still running ${formatDuration(drainMs)} after its input ended (--drain-timeout); stopped it`,
-          ),
-        );
-        if (this.#session) void closeSession(this.#session);
-        this.#close(reason);
-      }, drainMs);
-      ending.then(
-        () => {
-          clearTimeout(timer);
-          this.#close(reason);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          this.#failHandler(error);
-        },
-      );
       return;
     }
     this.#close(reason);
@@ -636,12 +299,11 @@ export class Connection {
     this.#phase = 'ending';
     this.#endingSince = this.#host.tick;
     this.#echoPath?.discard();
-    if (this.#inbox.length > 0) this.#inbox.length = 0;
+    this.#handlerPath?.stop(options.abort === true);
     if (options.abort) {
       this.#socket.destroy();
       return;
     }
-    this.#flush();
     this.#updateReading();
     this.#socket.end();
   }
@@ -661,14 +323,7 @@ export class Connection {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
     this.#echoPath?.discard();
-    // Setting an array's length is a call into the runtime even when it is already 0; the echo path never
-    // fills the inbox.
-    if (this.#inbox.length > 0) this.#inbox.length = 0;
-    this.#outbox?.clear();
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = undefined;
-    if (waiters) for (const resolve of waiters) resolve();
-    if (this.#session) void closeSession(this.#session);
+    this.#handlerPath?.closed();
     this.#host.connectionClosed(this, this.#summary());
   }
 
@@ -707,23 +362,6 @@ function onSocketError(this: OwnedSocket, error: Error): void {
 }
 function onSocketClose(this: OwnedSocket): void {
   this[kConnection]!.onClose();
-}
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
-}
-
-// Never rejects, so callers that cannot wait for it `void` it.
-async function closeSession(session: HandlerSession): Promise<void> {
-  try {
-    await session.close?.();
-  } catch {
-    // The connection is already gone; a failing cleanup has no one left to tell but the handler itself.
-  }
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 // OpenSSL's messages start with an address and end with a source path; its `reason` is what a reader needs.

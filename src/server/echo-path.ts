@@ -1,14 +1,15 @@
 import type { Socket } from 'node:net';
-import { mergeNewest } from '../codec/coalesce.js';
+import { appendCapped } from '../codec/coalesce.js';
 import type { PacketMode } from '../codec/limits.js';
 import { FrameBoundaryScanner } from './frame-scanner.js';
 
 // The pieces of a frame that straddled chunks are written under one cork up to this size, which makes Node
 // copy them into one native buffer for OpenSSL; larger frames go out piece by piece, uncopied.
 const COALESCE_LIMIT = 64 * 1024;
-// Past this many held pieces, merge the newest: a peer trickling one byte per TLS record must not cost a Buffer
-// object per byte. The codec's ChunkQueue caps its list for the same reason, at 1,024 (ChunkQueue.MAX_CHUNKS);
-// this cap is lower because each held piece becomes one socket.write when the frame is echoed.
+// Past this many held pieces, the newest half are merged into one growing buffer (appendCapped): a peer
+// trickling one byte per TLS record must not cost a Buffer object per byte, nor copying that grows with the
+// square of the frame. The codec's ChunkQueue caps its list for the same reason, at 1,024 (ChunkQueue.MAX_CHUNKS); this cap
+// is lower because each held piece becomes one socket.write when the frame is echoed.
 const MAX_HELD_PIECES = 64;
 
 const NEWLINE = Buffer.from('\n');
@@ -120,9 +121,7 @@ export class EchoPath {
       this.#held = [piece];
       return;
     }
-    const held = this.#held;
-    held.push(piece);
-    if (held.length > MAX_HELD_PIECES) mergeNewest(held);
+    appendCapped(this.#held, piece, MAX_HELD_PIECES);
   }
 
   /**

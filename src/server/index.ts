@@ -11,7 +11,7 @@ export {
   type ServerOptions,
   type ServerStats,
 } from './server.js';
-export type { CloseReason, ConnectionInfo, ConnectionSummary, MessageTrace } from './connection.js';
+export type { CloseReason, ConnectionInfo, ConnectionSummary, MessageTrace } from './connection-report.js';
 export type { HandshakeFailure, HandshakeFailureKind } from './handshake-failure.js';
 export {
   BROADCAST_WORKERS_CONFLICT,

@@ -8,6 +8,17 @@ import type { Reply } from './handlers/types.js';
 const COALESCE_MIN_PIECES = 16;
 const COALESCE_MAX_AVERAGE = 256;
 
+// Reading pauses, and the handler gets no further message, once more than this many reply bytes wait in the
+// socket's queue (replies produced but not yet written count too). Node's own signal (write()
+// returning false) comes at 16 KiB, less than one read of pipelined frames brings in, so obeying it stopped and
+// restarted reading on nearly every read of a busy connection: a JS round trip and two epoll_ctl calls each
+// time, which the raw pipe pays too. 64 KiB, one full socket read, still bounds what a client that never reads
+// can make us hold. The write just made does not count towards it: those bytes were already ours to hold, and
+// counting them made every frame larger than the limit (a 64 KiB payload and its header) stop reading by itself.
+// The bound is checked before every message, not once per chunk read: one 16 KiB TLS record holds 4,096 empty
+// frames, and a handler answering each with 64 KiB would otherwise queue 256 MiB from it.
+export const REPLY_QUEUE_LIMIT = 64 * 1024;
+
 /** The counters an outbox adds to: its connection's. */
 export interface ReplyCounters {
   framesOut: number;

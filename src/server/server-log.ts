@@ -3,7 +3,7 @@ import { FrameTooLargeError } from '../errors.js';
 import { escapeControls } from '../escape.js';
 import type { Logger } from '../log/logger.js';
 import { formatDuration, formatSize } from '../units.js';
-import type { ConnectionInfo, ConnectionSummary, CloseReason } from './connection.js';
+import type { ConnectionInfo, ConnectionSummary, CloseReason } from './connection-report.js';
 import { previewBytes } from './preview.js';
 import type { TlsechoServer } from './server.js';
 

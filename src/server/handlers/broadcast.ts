@@ -1,5 +1,5 @@
 import { formatSize } from '../../units.js';
-import { REPLY_QUEUE_LIMIT } from '../connection.js';
+import { REPLY_QUEUE_LIMIT } from '../reply-outbox.js';
 
 export { BROADCAST_WORKERS_CONFLICT } from '../defaults.js';
 import type { Handler, HandlerSession, SessionContext } from './types.js';
