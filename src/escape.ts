@@ -16,9 +16,10 @@ export function escapeControls(text: string): string {
   return text.replace(UNSAFE, escapeOne);
 }
 
-const NAMED: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const NAMED: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' };
 
-function escapeOne(char: string): string {
+/** One character as its visible escape: `\n`, `\\`, `\x1b`, `\u202e`. */
+export function escapeOne(char: string): string {
   const named = NAMED[char];
   if (named !== undefined) return named;
   const code = char.charCodeAt(0);

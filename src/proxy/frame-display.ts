@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { MessageFormat } from '../client/defaults.js';
 import { decodeTerm, EtfError, formatTerm, termToJson, type JsonValue } from '../etf/index.js';
 import type { Direction } from '../record/recording.js';
+import { escapeOne } from '../escape.js';
 
 /** How the proxy shows each frame on stdout. */
 export type DisplayMode = 'text' | 'hex' | 'json';
@@ -73,25 +74,20 @@ function prefix(conn: number, dir: Direction, data: Buffer): string {
   return `[#${conn}] ${ARROWS[dir]} ${data.length} ${data.length === 1 ? 'byte' : 'bytes'}: `;
 }
 
-const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\\': '\\\\' };
+// What escapeControls (src/escape.ts) escapes, and the backslash, so that every escape reads back one way.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE_TEXT = /[\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+// A payload that is not UTF-8 is shown byte by byte: printable ASCII as it is, every other byte as \xHH.
+// eslint-disable-next-line no-control-regex -- as above
+const UNSAFE_BYTE = /[\\\u0000-\u001f\u007f-\u00ff]/g;
 
-/** The payload as one line of text: printable text as it is, everything else escaped. */
+/**
+ * The payload as one line of text: printable text as it is; controls (C0, DEL, C1, which terminals may obey),
+ * line separators, direction overrides, backslashes and bytes that are not UTF-8 escaped. One regular
+ * expression over the whole payload rather than a loop per character: the proxy shows every frame it relays.
+ */
 export function escapePayload(data: Buffer): string {
-  let out = '';
-  if (isUtf8(data)) {
-    for (const char of data.toString('utf8')) {
-      const code = char.codePointAt(0)!;
-      out += ESCAPES[char] ?? (code < 0x20 || code === 0x7f ? `\\x${hex(code)}` : char);
-    }
-    return out;
-  }
-  for (const byte of data) {
-    const char = String.fromCharCode(byte);
-    out += ESCAPES[char] ?? (byte >= 0x20 && byte < 0x7f ? char : `\\x${hex(byte)}`);
-  }
-  return out;
-}
-
-function hex(code: number): string {
-  return code.toString(16).padStart(2, '0');
+  return isUtf8(data)
+    ? data.toString('utf8').replace(UNSAFE_TEXT, escapeOne)
+    : data.toString('latin1').replace(UNSAFE_BYTE, escapeOne);
 }
