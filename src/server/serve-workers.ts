@@ -4,10 +4,11 @@ import { useColor, type Io } from '../io.js';
 import { createLogger } from '../log/logger.js';
 import { TlsechoError, UsageError } from '../errors.js';
 import type { ExitCode } from '../exit-codes.js';
-import { superviseWorkers } from './cluster/primary.js';
+import { superviseWorkers, WORKER_INHERITED_FDS_START } from './cluster/primary.js';
 import {
   leaveCluster,
   reportConnectionClosed,
+  reportListening,
   requestSetup,
   workerIo,
   workerSlot,
@@ -43,6 +44,12 @@ export function perWorkerMaxConnections(total: number, workers: number): number 
 /** What the primary prepares once and every worker asks for (see `requestSetup`). */
 interface WorkerSetup {
   credentials: ServerCredentials;
+  /**
+   * Where the worker finds the socket systemd passed the primary (socket activation): the primary's fd 3
+   * is the cluster channel in a worker, so each worker gets a copy of the socket at its own number
+   * (`inheritFds`) and listens on it; the kernel hands each connection to one of them.
+   */
+  listenFd?: number;
 }
 
 /**
@@ -61,16 +68,20 @@ export async function serveWithWorkers(options: ServeWorkersOptions, io: Io): Pr
 
 async function runWorker(options: ServeWorkersOptions, slot: number, io: Io): Promise<void> {
   try {
-    const { credentials } = await requestSetup<WorkerSetup>();
+    const { credentials, listenFd } = await requestSetup<WorkerSetup>();
     await serve(
       {
         ...options,
         credentials,
+        listenFd,
         maxAccepts: undefined,
         maxConnections: perWorkerMaxConnections(options.maxConnections, options.workers),
         logBase: { worker: slot, pid: process.pid },
         announceWhenQuiet: false,
-        onServer: (server) => server.on('disconnect', reportConnectionClosed),
+        onServer: (server) => {
+          server.on('listening', reportListening);
+          server.on('disconnect', reportConnectionClosed);
+        },
       },
       workerIo(io),
     );
@@ -103,16 +114,22 @@ async function runPrimary(options: ServeWorkersOptions, io: Io): Promise<void> {
       args: options.workerArgs,
       drainTimeoutMs: options.drainTimeoutMs,
       maxAccepts: options.maxAccepts,
-      setup: { credentials } satisfies WorkerSetup,
+      inheritFds: options.listenFd === undefined ? undefined : [options.listenFd],
+      setup: {
+        credentials,
+        listenFd: options.listenFd === undefined ? undefined : WORKER_INHERITED_FDS_START,
+      } satisfies WorkerSetup,
       onReady: (address) => {
         const bound = formatAddress(address.address, address.port);
         if (ephemeral) announceEphemeralCertificate(announcer, fingerprint, address, { workers: true });
+        const inherited = options.listenFd === undefined ? '' : ', socket from systemd';
         announcer.info(
-          `listening on ${bound} with ${workers} ${workers === 1 ? 'worker' : 'workers'} (packet ${options.packet}, ${options.handler}${options.proxyProtocol ? ', PROXY protocol' : ''})`,
+          `listening on ${bound} with ${workers} ${workers === 1 ? 'worker' : 'workers'} (packet ${options.packet}, ${options.handler}${options.proxyProtocol ? ', PROXY protocol' : ''}${inherited})`,
           {
             event: 'listening',
             address: address.address,
             port: address.port,
+            ...(options.listenFd === undefined ? {} : { fd: options.listenFd }),
             workers,
             packet: options.packet,
             handler: options.handler,

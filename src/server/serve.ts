@@ -21,6 +21,8 @@ const LOG_COALESCE_MS = 50;
 export interface ServeOptions {
   host: string;
   port: number;
+  /** Listen on this inherited socket (systemd socket activation) instead of `host` and `port`. */
+  listenFd?: number;
   packet: PacketMode;
   maxFrame?: number;
   cert?: string;
@@ -105,6 +107,7 @@ async function run(options: ServeOptions, io: Io, log: Logger, announcer: Logger
   const server = createServer({
     host: options.host,
     port: options.port,
+    listenFd: options.listenFd,
     cert: credentials.cert,
     key: credentials.key,
     passphrase: credentials.passphrase,
@@ -189,12 +192,14 @@ function announce(
   const mtls = credentials.clientCa !== undefined ? ', client certificates required' : '';
   const proxy = options.proxyProtocol ? ', PROXY protocol header required' : '';
   const plain = certificate === undefined ? ', plain TCP, NOT encrypted' : '';
+  const inherited = options.listenFd === undefined ? '' : ', socket from systemd';
   always.info(
-    `listening on ${bound} (packet ${options.packet}, ${server.handlerName}${mtls}${proxy}${plain})`,
+    `listening on ${bound} (packet ${options.packet}, ${server.handlerName}${mtls}${proxy}${plain}${inherited})`,
     {
       event: 'listening',
       address: address.address,
       port: address.port,
+      ...(options.listenFd === undefined ? {} : { fd: options.listenFd }),
       packet: options.packet,
       handler: server.handlerName,
       clientCertificates: credentials.clientCa !== undefined,

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
   createServer as createNetServer,
+  Socket as NetSocket,
   type AddressInfo,
   type Server as NetServer,
   type Socket,
@@ -52,6 +53,12 @@ export interface ServerOptions {
   host?: string;
   /** Default 7000; 0 picks a free port (see `listen()`'s result). */
   port?: number;
+  /**
+   * Listen on this already-bound socket instead of `host` and `port`, which are then ignored: a socket
+   * passed by systemd socket activation (see `listenFdsFromEnv`). Closing the server closes this process's
+   * copy of it; the service manager keeps its own.
+   */
+  listenFd?: number;
   /** PEM texts. Without cert and key the server makes an ephemeral self-signed certificate at `listen()`. */
   cert?: string;
   key?: string;
@@ -339,18 +346,24 @@ export class TlsechoServer extends EventEmitter<ServerEvents> {
   }
 
   async #bind(listener: NetServer, host: string, port: number): Promise<AddressInfo> {
+    const options = this.options;
+    const inherited = options.listenFd === undefined ? undefined : wrapListeningSocket(options.listenFd);
     const bound = await new Promise<AddressInfo>((resolve, reject) => {
       const onError = (error: Error) => {
         this.#tls = undefined;
         this.#listener = undefined;
-        reject(describeSocketError(error, formatAddress(host, port)));
+        const where =
+          options.listenFd === undefined ? formatAddress(host, port) : `inherited socket ${options.listenFd}`;
+        reject(describeSocketError(error, where));
       };
       listener.once('error', onError);
-      listener.listen({ host, port }, () => {
+      const onListening = () => {
         listener.off('error', onError);
         listener.on('error', (error) => this.emit('error', error));
         resolve(listener.address() as AddressInfo);
-      });
+      };
+      if (inherited === undefined) listener.listen({ host, port }, onListening);
+      else listener.listen(inherited, onListening);
     });
     this.#startSweeping();
     this.emit('listening', bound);
@@ -525,6 +538,18 @@ function knownPeer(socket: TLSSocket): { address: string; port: number } | undef
 // Shared by every socket (`this` is the socket): no closure per connection.
 function forgetSocket(this: TrackedSocket): void {
   this[kSockets]?.delete(this);
+}
+
+// An inherited listening socket, as a handle to listen on. Not `listen({ fd })`: in a node:cluster worker
+// that asks the primary to open the descriptor, whose number means something else there (or nothing),
+// while listening on a socket object's handle stays in this process (net.Server#listen(handle)). Neither
+// readable nor writable, so the wrapper never reads from the listening socket itself.
+function wrapListeningSocket(fd: number): Socket {
+  try {
+    return new NetSocket({ fd, readable: false, writable: false });
+  } catch (error) {
+    throw new UsageError(`inherited descriptor ${fd} is not a stream socket`, { cause: error });
+  }
 }
 
 /** A framed TLS server with the same options as `tlsecho serve`. Nothing happens until `listen()`. */

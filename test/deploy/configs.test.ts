@@ -25,7 +25,15 @@ const withHaproxy = needs('haproxy');
 const withNginx = needs('nginx');
 const withSystemdAnalyze = needs('systemd-analyze');
 
-const EXAMPLES = ['haproxy.cfg', 'haproxy-tls-check.cfg', 'nginx.conf', 'tlsecho.service', 'kubernetes.yaml'];
+const EXAMPLES = [
+  'haproxy.cfg',
+  'haproxy-tls-check.cfg',
+  'nginx.conf',
+  'tlsecho.service',
+  'tlsecho.socket',
+  'tlsecho-socket.conf',
+  'kubernetes.yaml',
+];
 
 /** The items of each YAML block sequence under `key:` (the only YAML shape the example uses for lists). */
 function yamlLists(text: string, key: string): string[][] {
@@ -113,6 +121,28 @@ describe('docs/deploy examples', () => {
       expect(served().sort()).toEqual(clients.map((client) => `127.0.0.1 ${client.localPort}`).sort());
       // least_conn spread the held connections over both servers.
       for (const backend of backends) expect(acceptedPeers(backend).length).toBeGreaterThan(0);
+    },
+  );
+
+  withSystemdAnalyze.test(
+    'tlsecho.socket with its drop-in passes systemd-analyze verify, and the drop-in lets serve take the socket',
+    async () => {
+      const dir = await makeTempDir();
+      const service = await exampleConfig('tlsecho.service', [['/usr/local/bin/tlsecho', BIN]]);
+      await writeFile(join(dir, 'tlsecho.service'), service);
+      await writeFile(join(dir, 'tlsecho.socket'), await exampleConfig('tlsecho.socket', []));
+      expect(runProgram('systemd-analyze', ['verify', join(dir, 'tlsecho.socket')])).toEqual({
+        status: 0,
+        output: '',
+      });
+      const dropIn = await exampleConfig('tlsecho-socket.conf', []);
+      const execStart = [...dropIn.matchAll(/^ExecStart=(.*)$/gm)].map((match) => match[1]);
+      // Cleared first, then given again without --host/--port, which serve refuses beside a passed socket.
+      expect(execStart[0]).toBe('');
+      expect(execStart[1]).toMatch(/^\/usr\/local\/bin\/tlsecho serve /);
+      expect(execStart[1]).not.toMatch(/--host|--port/);
+      expect(dropIn).toMatch(/^Requires=tlsecho\.socket$/m);
+      expect(await exampleConfig('tlsecho.socket', [])).toMatch(/^FileDescriptorName=tlsecho$/m);
     },
   );
 

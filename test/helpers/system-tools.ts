@@ -20,6 +20,7 @@ export const SYSTEM_TOOLS = {
   openssl: ['openssl'],
   python3: ['python3'],
   'systemd-analyze': ['systemd'],
+  'systemd-socket-activate': ['systemd'],
   tmux: ['tmux'],
   zsh: ['zsh'],
 } as const satisfies Record<string, readonly string[]>;

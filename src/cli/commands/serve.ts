@@ -12,6 +12,7 @@ import type { ServeOptions } from '../../server/serve.js';
 import type { MinTlsVersion } from '../../tls/options.js';
 import type { Io } from '../../io.js';
 import { logLevelFrom } from '../../log/logger.js';
+import { LISTEN_ENV_VARS, listenFdsFromEnv, pickListenFd, type ListenFd } from '../../server/listen-fds.js';
 import {
   certKeyPairRule,
   durationOption,
@@ -28,8 +29,9 @@ const DEPLOYMENT_GROUP = 'Deployment:';
 
 /** The flags as yargs hands them over, coerced. */
 export interface ServeArgs {
-  host: string;
-  port: number;
+  /** Undefined when not given, so a socket from systemd can tell an explicit --host from the default. */
+  host?: string;
+  port?: number;
   packet: PacketMode;
   maxFrame?: number;
   minTls: MinTlsVersion;
@@ -60,8 +62,8 @@ export interface ServeArgs {
 /** Flags in, options out: pure, so a table test can pin every mapping. */
 export function toServeOptions(argv: ServeArgs): ServeOptions {
   return {
-    host: argv.host,
-    port: argv.port,
+    host: argv.host ?? SERVER_DEFAULTS.host,
+    port: argv.port ?? SERVER_DEFAULTS.port,
     packet: argv.packet,
     maxFrame: argv.maxFrame,
     cert: argv.cert,
@@ -104,13 +106,14 @@ function serveBuilder(y: Argv) {
   return withJsonOption(withTlsPolicyOptions(withFramingOptions(y)))
     .option('host', {
       type: 'string',
-      default: SERVER_DEFAULTS.host,
+      // No yargs default: with a socket from systemd an explicit --host is an error, the default is not.
+      defaultDescription: JSON.stringify(SERVER_DEFAULTS.host),
       describe: 'address to listen on (0.0.0.0 or :: for every interface)',
     })
     .option('port', {
       alias: 'p',
       type: 'string',
-      default: String(SERVER_DEFAULTS.port),
+      defaultDescription: JSON.stringify(String(SERVER_DEFAULTS.port)),
       describe: 'port to listen on; 0 picks a free one (the "listening on" line names it)',
       coerce: integerOption('--port', 0, 65535),
     })
@@ -242,12 +245,42 @@ function serveBuilder(y: Argv) {
     .group(['host', 'port'], 'Listening:')
     .group(['verbose', 'quiet'], OUTPUT_GROUP)
     .example('$0 serve', 'echo on 127.0.0.1:7000 with certs/server.crt (or an ephemeral certificate)')
-    .example('$0 serve --host 0.0.0.0 --cert server.crt --key server.key', 'on every interface')
     .example('$0 serve --packet 2 --client-ca certs/ca.crt', '2-byte headers, mutual TLS')
     .example(
       "$0 serve --handler 'exec:sed -u s/ping/pong/'",
       'one process per connection, a line per message',
+    )
+    .example(
+      'systemd-socket-activate -l 7000 $0 serve',
+      'on the socket systemd passes (LISTEN_FDS, see docs/deploy.md)',
     );
+}
+
+/**
+ * The socket systemd passed this process (socket activation), if any, and the variables that describe it
+ * unset, as sd_listen_fds(1) does: exec: children and --workers workers inherit the environment and must
+ * not take a socket meant for this process. The unit's ListenStream= sets the address then, so an explicit
+ * --host or --port is a mistake to point out, not a choice to guess between.
+ */
+export function takeListenFd(
+  argv: Pick<ServeArgs, 'host' | 'port'>,
+  io: Io,
+  pid: number,
+): number | undefined {
+  let passed: ListenFd | undefined;
+  try {
+    passed = pickListenFd(listenFdsFromEnv(io.env, pid));
+  } finally {
+    for (const name of LISTEN_ENV_VARS) delete io.env[name];
+  }
+  if (passed === undefined) return undefined;
+  const given = (['host', 'port'] as const).filter((flag) => argv[flag] !== undefined);
+  if (given.length > 0) {
+    throw new UsageError(
+      `${given.map((flag) => `--${flag}`).join(' and ')} cannot go with the socket systemd passed (fd ${passed.fd}, LISTEN_FDS): its address comes from ListenStream= in the .socket unit`,
+    );
+  }
+  return passed.fd;
 }
 
 export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
@@ -255,7 +288,7 @@ export const serveCommand = (io: Io): CommandModule<object, ServeArgs> => ({
   describe: 'run a TLS server that handles framed messages (echo by default)',
   builder: (y) => serveBuilder(y) as unknown as Argv<ServeArgs>,
   handler: async (argv) => {
-    const options = toServeOptions(argv);
+    const options = { ...toServeOptions(argv), listenFd: takeListenFd(argv, io, process.pid) };
     // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
     if (argv.workers === undefined) {
       const { serve } = await import('../../server/serve.js');

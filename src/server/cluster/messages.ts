@@ -26,3 +26,29 @@ export function setupMessage(data: unknown): SetupMessage {
 export function isSetupMessage(message: unknown): message is SetupMessage {
   return (message as SetupMessage | undefined)?.type === SETUP_TYPE;
 }
+
+const LISTENING_TYPE = 'tlsecho:listening';
+
+/**
+ * A worker tells the primary the address its server is bound to. node:cluster's own `listening` event
+ * carries the address the worker asked for, which for a socket given by descriptor (systemd socket
+ * activation) is none, only a port; this message carries the real one.
+ */
+export interface ListeningMessage {
+  type: typeof LISTENING_TYPE;
+  address: string;
+  port: number;
+  family: string;
+}
+
+export function listeningMessage(address: {
+  address: string;
+  port: number;
+  family: string;
+}): ListeningMessage {
+  return { type: LISTENING_TYPE, address: address.address, port: address.port, family: address.family };
+}
+
+export function isListeningMessage(message: unknown): message is ListeningMessage {
+  return (message as ListeningMessage | undefined)?.type === LISTENING_TYPE;
+}

@@ -6,6 +6,7 @@ import type { Logger } from '../../log/logger.js';
 import { formatDuration } from '../../units.js';
 import {
   CONNECTION_CLOSED_MESSAGE,
+  isListeningMessage,
   SETUP_REQUEST_MESSAGE,
   setupMessage,
   STOP_MESSAGE,
@@ -33,6 +34,9 @@ export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 100, maxMs: 5_000, s
 /** Added to --drain-timeout before the primary kills workers that did not stop on their own. */
 export const DRAIN_MARGIN_MS = 2_000;
 
+/** Where a worker finds the first of `SupervisorOptions.inheritFds`: right after stdio and the cluster channel. */
+export const WORKER_INHERITED_FDS_START = 4;
+
 export interface SupervisorOptions {
   workers: number;
   /** How long workers may drain on SIGTERM; the primary waits this plus DRAIN_MARGIN_MS. */
@@ -55,6 +59,13 @@ export interface SupervisorOptions {
    * not reach the workers' child processes.
    */
   setup?: unknown;
+  /**
+   * Descriptors of the primary that every worker gets as well, at WORKER_INHERITED_FDS_START onwards (fd 3
+   * is the cluster channel): a listening socket passed by systemd, which each worker then listens on
+   * itself. The primary never opens them, so they stay open across worker restarts; with node:cluster
+   * brokering `listen({ fd })` instead, the primary would close the socket when its last worker died.
+   */
+  inheritFds?: number[];
   /** Called once, when every worker is listening: the place for the readiness line. */
   onReady?: (address: AddressInfo) => void;
 }
@@ -107,6 +118,7 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
     // Workers' output comes through the primary, which labels every line with the worker's number:
     // the serve path's log lines, and also what the CLI prints when a worker fails, or Node's warnings.
     silent: true,
+    stdio: ['pipe', 'pipe', 'pipe', 'ipc', ...(options.inheritFds ?? [])],
   });
 
   const fork = (slot: Slot) => {
@@ -130,7 +142,18 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
 
   const slotOf = (worker: Worker) => slots.find((slot) => slot.worker === worker);
 
-  const onListening = (worker: Worker, address: Address) => {
+  // node:cluster reports listens it brokered. A worker listening on an inherited descriptor does so on
+  // its own (see `inheritFds`), and node:cluster never hears of it: that worker's own report
+  // (`reportListening`, handled in onMessage) marks it ready instead.
+  const onClusterListening = (worker: Worker, address: Address) => {
+    onListening(worker, {
+      address: address.address ?? '',
+      port: address.port,
+      family: address.addressType === 6 ? 'IPv6' : 'IPv4',
+    });
+  };
+
+  const onListening = (worker: Worker, address: AddressInfo) => {
     const slot = slotOf(worker);
     if (!slot || slot.listening) return;
     slot.listening = true;
@@ -142,11 +165,7 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
     }
     if (!ready && slots.every((each) => each.listening)) {
       ready = true;
-      options.onReady?.({
-        address: address.address ?? '',
-        port: address.port,
-        family: address.addressType === 6 ? 'IPv6' : 'IPv4',
-      });
+      options.onReady?.(address);
     }
   };
 
@@ -185,6 +204,10 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
   };
 
   const onMessage = (worker: Worker, message: unknown) => {
+    if (isListeningMessage(message)) {
+      if (!slotOf(worker)?.listening) onListening(worker, message);
+      return;
+    }
     if (message === SETUP_REQUEST_MESSAGE) {
       if (worker.isConnected()) worker.send(setupMessage(options.setup), (error: Error | null) => void error);
       return;
@@ -231,7 +254,7 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
 
   const finishStopping = () => {
     clearTimeout(killTimer);
-    cluster.off('listening', onListening);
+    cluster.off('listening', onClusterListening);
     unsubscribe.forEach((off) => off());
     finish(failure === undefined ? { exitCode } : { exitCode, failure });
   };
@@ -252,7 +275,7 @@ export function superviseWorkers(options: SupervisorOptions, io: Io, log: Logger
     io.onSignal('SIGTERM', onSignal('SIGTERM')),
   ];
 
-  cluster.on('listening', onListening);
+  cluster.on('listening', onClusterListening);
   for (let id = 1; id <= options.workers; id++) {
     const slot: Slot = {
       id,

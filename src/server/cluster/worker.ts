@@ -1,9 +1,11 @@
 import cluster from 'node:cluster';
+import type { AddressInfo } from 'node:net';
 import type { Io } from '../../io.js';
 import { formatDuration } from '../../units.js';
 import {
   CONNECTION_CLOSED_MESSAGE,
   isSetupMessage,
+  listeningMessage,
   SETUP_REQUEST_MESSAGE,
   STOP_MESSAGE,
   WORKER_SLOT_ENV,
@@ -78,4 +80,9 @@ export function leaveCluster(): void {
 /** Tells the primary a connection closed, so it can count `--max-accepts` across workers. */
 export function reportConnectionClosed(): void {
   if (cluster.isWorker) process.send?.(CONNECTION_CLOSED_MESSAGE);
+}
+
+/** Tells the primary the address this worker's server is bound to (see `ListeningMessage`). */
+export function reportListening(address: AddressInfo): void {
+  if (cluster.isWorker) process.send?.(listeningMessage(address));
 }
