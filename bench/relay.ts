@@ -6,25 +6,17 @@
 // stdout to /dev/null) and relay-baseline.ts, both child processes on loopback. Every workload is driven by
 // `tlsecho bench` through each relay in turn, alternating which goes first and repeating, as the suite does;
 // the CPU compared is the relay's own. Prints the tables and writes bench/results/relay.{json,md}.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generateSelfSigned } from '../src/certs/generate.js';
-import {
-  startProxy,
-  startRelayBaseline,
-  startTlsecho,
-  type Credentials,
-  type RunningServer,
-} from './servers.js';
+import { startProxy, startRelayBaseline, startTlsecho, type RunningServer } from './servers.js';
 import { describe, formatRelayMarkdown, formatRelayRows } from './suite/report.js';
 import { buildRows, type Samples } from './suite/rows.js';
+import { writeCredentials, writeResults } from './suite/files.js';
 import { runWorkload } from './suite/run-workload.js';
 import { RELAY_WORKLOADS } from './suite/workloads.js';
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const WARM_UP_PASS_DURATION = '1s';
 // One client connection per run, so the server needs few; a margin for connections still closing.
 const SERVER_MAX_CONNECTIONS = 100;
@@ -147,7 +139,6 @@ async function main(): Promise<void> {
     const finished = new Date();
     process.stdout.write(`\n${formatRelayRows(rows)}\n`);
     if (!values['no-write']) {
-      await mkdir(RESULTS_DIR, { recursive: true });
       const json = {
         started: started.toISOString(),
         finished: finished.toISOString(),
@@ -155,12 +146,7 @@ async function main(): Promise<void> {
         settings,
         rows,
       };
-      await writeFile(join(RESULTS_DIR, 'relay.json'), `${JSON.stringify(json, null, 2)}\n`);
-      await writeFile(
-        join(RESULTS_DIR, 'relay.md'),
-        formatRelayMarkdown(rows, machine, settings, started, finished),
-      );
-      log(`wrote ${join('bench', 'results', 'relay.json')} and relay.md`);
+      log(await writeResults('relay', json, formatRelayMarkdown(rows, machine, settings, started, finished)));
     }
     if (rows.some((row) => row.tlsecho.failures.length > 0 || row.baseline.failures.length > 0)) {
       process.exitCode = 1;
@@ -168,15 +154,6 @@ async function main(): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function writeCredentials(dir: string): Promise<Credentials> {
-  const cert = await generateSelfSigned({ hosts: ['localhost', '127.0.0.1'] });
-  const certFile = join(dir, 'server.crt');
-  const keyFile = join(dir, 'server.key');
-  await writeFile(certFile, cert.certPem);
-  await writeFile(keyFile, cert.keyPem, { mode: 0o600 });
-  return { certFile, keyFile };
 }
 
 function log(line: string): void {

@@ -5,20 +5,18 @@
 // Both servers run as child processes on loopback; every workload is driven by `tlsecho bench` (also a
 // child) against each in turn, alternating which goes first and repeating, so that the noise of a shared
 // machine lands on both. Prints one table and writes bench/results/latest.{json,md}.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { generateSelfSigned } from '../src/certs/generate.js';
 import { measureIdleMemory } from './idle-memory.js';
-import { startBaseline, startTlsecho, type Credentials, type RunningServer } from './servers.js';
+import { startBaseline, startTlsecho, type RunningServer } from './servers.js';
 import { describe, formatMarkdown, formatRows, mib } from './suite/report.js';
 import { buildRows, type Samples } from './suite/rows.js';
+import { writeCredentials, writeResults } from './suite/files.js';
 import { runWorkload, type Outcome } from './suite/run-workload.js';
 import { IDLE_ID, WORKLOADS } from './suite/workloads.js';
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const WARM_UP_PASS_DURATION = '1s';
 
 async function main(): Promise<void> {
@@ -150,7 +148,6 @@ async function main(): Promise<void> {
     const text = formatRows(rows);
     process.stdout.write(`\n${text}\n`);
     if (!values['no-write']) {
-      await mkdir(RESULTS_DIR, { recursive: true });
       const json = {
         started: started.toISOString(),
         finished: finished.toISOString(),
@@ -158,12 +155,7 @@ async function main(): Promise<void> {
         settings,
         rows,
       };
-      await writeFile(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
-      await writeFile(
-        join(RESULTS_DIR, 'latest.md'),
-        formatMarkdown(rows, machine, settings, started, finished),
-      );
-      log(`wrote ${join('bench', 'results', 'latest.json')} and latest.md`);
+      log(await writeResults('latest', json, formatMarkdown(rows, machine, settings, started, finished)));
     }
     if (rows.some((row) => row.tlsecho.failures.length > 0 || row.baseline.failures.length > 0)) {
       process.exitCode = 1;
@@ -171,15 +163,6 @@ async function main(): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function writeCredentials(dir: string): Promise<Credentials & { certPem: string }> {
-  const cert = await generateSelfSigned({ hosts: ['localhost', '127.0.0.1'] });
-  const certFile = join(dir, 'server.crt');
-  const keyFile = join(dir, 'server.key');
-  await writeFile(certFile, cert.certPem);
-  await writeFile(keyFile, cert.keyPem, { mode: 0o600 });
-  return { certFile, keyFile, certPem: cert.certPem };
 }
 
 /** parseArgs, with a usage error as one line and exit 2 rather than a stack trace. */
