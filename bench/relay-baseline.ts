@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import { parseArgs } from 'node:util';
+import { listenAndAnnounce } from './baseline-listen.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,17 +61,5 @@ if (
       upstream.pipe(client);
     },
   );
-  // Clients that fail their handshake (or leave mid-way) are not the baseline's concern.
-  server.on('tlsClientError', () => {});
-  server.listen(Number(values.port), values.host, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
-    process.stdout.write(`${JSON.stringify({ port, pid: process.pid })}\n`);
-  });
-  const stop = () => {
-    server.close();
-    for (const socket of sockets) socket.destroy();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  listenAndAnnounce(server, sockets, values.host, Number(values.port));
 }
