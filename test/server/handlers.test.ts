@@ -235,7 +235,8 @@ describe('exec handlers', () => {
     });
     const started = Date.now();
     const clients = await Promise.all([connectClient(port), connectClient(port)]);
-    const closings = [nextClose(), nextClose((summary) => summary.id === 2)];
+    // By id, not by order: the two handshakes may finish (and take their ids) in either order.
+    const closings = [1, 2].map((id) => nextClose((summary) => summary.id === id));
     for (const [index, client] of clients.entries()) {
       const reader = new ReplyReader(client);
       client.write(frame(`hello ${index}`));
