@@ -86,7 +86,10 @@ export async function connectSession(options: ConnectOptions, io: Io): Promise<v
         ? undefined
         : async (reason: TlsechoError, stop?: AbortSignal, to: Logger = log): Promise<FramedClient> => {
             const signal = stop === undefined ? session.signal : AbortSignal.any([session.signal, stop]);
-            const dial = () => openClient(options, tls, io, to, { signal: session.signal, warn: false });
+            // `stop` (the session ending while it waits) ends an attempt in flight too, but is not bound to
+            // the connection made: ending a session lets replies to lines already sent arrive.
+            const dial = () =>
+              openClient(options, tls, io, to, { signal: session.signal, attemptSignal: stop, warn: false });
             const { client: fresh } = await reconnect(dial, reason, { policy, target, log: to, signal });
             recordFrames(fresh);
             to.verbose(describeConnection(fresh, options.tls));

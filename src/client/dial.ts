@@ -28,6 +28,11 @@ export interface ConnectFramedOptions extends Target {
   /** Aborting fails the connection attempt, or destroys the connection, with the signal's reason. */
   signal?: AbortSignal;
   /**
+   * Aborting fails the connection attempt only; the connection it made is not bound to it. For a
+   * reconnection that the user may give up (Ctrl-D) while a session they are still ending goes on.
+   */
+  attemptSignal?: AbortSignal;
+  /**
    * Written on the TCP connection before the TLS handshake, as a load balancer would: a PROXY protocol
    * header (`encodeProxyHeaderV2()`) for a server that requires one. The connect timeout covers it.
    */
@@ -54,7 +59,8 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
   const framing = createFraming(packet, options.maxFrame ?? defaultMaxFrame(packet));
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const signal = options.signal;
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  const attemptSignal = signalOfAttempt(options);
+  if (attemptSignal?.aborted) return Promise.reject(abortReason(attemptSignal));
 
   const started = performance.now();
   const settingsError = (error: unknown) =>
@@ -93,7 +99,7 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      attemptSignal?.removeEventListener('abort', onAbort);
       for (const emitter of [socket, tcpSocket]) {
         emitter?.off('error', onError);
         emitter?.off('close', onClose);
@@ -131,7 +137,7 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
           },
         ),
       );
-    const onAbort = () => finish(abortReason(signal!));
+    const onAbort = () => finish(abortReason(attemptSignal!));
     const timer = setTimeout(() => {
       const limit = formatDuration(timeoutMs);
       finish(
@@ -156,7 +162,7 @@ export function connectFramed(options: ConnectFramedOptions): Promise<FramedClie
       tlsSocket.once('secureConnect', () => finish(verifyServer(tlsSocket, settings, target)));
     };
 
-    signal?.addEventListener('abort', onAbort, { once: true });
+    attemptSignal?.addEventListener('abort', onAbort, { once: true });
     if (socket) {
       socket.once('connect', () => {
         tcpConnectedAt = performance.now();
@@ -193,7 +199,8 @@ function connectPlain(options: ConnectFramedOptions): Promise<FramedClient> {
   const framing = createFraming(packet, options.maxFrame ?? defaultMaxFrame(packet));
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const signal = options.signal;
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  const attemptSignal = signalOfAttempt(options);
+  if (attemptSignal?.aborted) return Promise.reject(abortReason(attemptSignal));
   const started = performance.now();
   const proxyHeader = options.proxyHeader;
 
@@ -205,7 +212,7 @@ function connectPlain(options: ConnectFramedOptions): Promise<FramedClient> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      attemptSignal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);
       socket.off('close', onClose);
       if (error) {
@@ -225,12 +232,12 @@ function connectPlain(options: ConnectFramedOptions): Promise<FramedClient> {
           hint: 'is the server full, or refusing this client?',
         }),
       );
-    const onAbort = () => finish(abortReason(signal!));
+    const onAbort = () => finish(abortReason(attemptSignal!));
     const timer = setTimeout(
       () => finish(new TimeoutError(`connecting to ${target} timed out after ${formatDuration(timeoutMs)}`)),
       timeoutMs,
     );
-    signal?.addEventListener('abort', onAbort, { once: true });
+    attemptSignal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', onError);
     socket.once('close', onClose);
     socket.once('connect', () => {
@@ -243,4 +250,11 @@ function connectPlain(options: ConnectFramedOptions): Promise<FramedClient> {
       });
     });
   });
+}
+
+// What ends a connection attempt: the connection's own signal, the attempt's, or either.
+function signalOfAttempt(options: ConnectFramedOptions): AbortSignal | undefined {
+  const { signal, attemptSignal } = options;
+  if (attemptSignal === undefined) return signal;
+  return signal === undefined ? attemptSignal : AbortSignal.any([signal, attemptSignal]);
 }

@@ -28,6 +28,8 @@ export interface ClientConnectionOptions {
 
 interface OpenClientOptions {
   signal?: AbortSignal;
+  /** Ends the attempt only, not the connection it makes (see `ConnectFramedOptions.attemptSignal`). */
+  attemptSignal?: AbortSignal;
   /** Show a spinner while connecting (it still passes the `canShowSpinner` gate). */
   spinner?: boolean;
   /** Passed to the spinner gate: no spinner with `--json`. */
@@ -63,6 +65,7 @@ export async function openClient(
       maxFrame: options.maxFrame,
       connectTimeoutMs: options.connectTimeoutMs,
       signal: extra.signal,
+      attemptSignal: extra.attemptSignal,
       proxyHeader: options.proxyHeader === undefined ? undefined : localProxyHeader(options.proxyHeader),
       plain: options.plain,
     });

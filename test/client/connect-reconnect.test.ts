@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { connectSession, type ConnectOptions } from '../../src/client/connect-session.js';
 import { defaultMaxFrame } from '../../src/codec/limits.js';
@@ -75,6 +77,32 @@ describe('connect --reconnect on a terminal', () => {
     await io.waitForOutput((out) => out.toString() === 'one\ntwo\ntwo\n');
     io.stdinStream.end();
     await session;
+  });
+
+  test('Ctrl-D while an attempt waits on a silent server ends the attempt at once, not at --connect-timeout', async () => {
+    const pki = await makeTestPki();
+    const first = await startEcho(pki);
+    const io = createClientIo({ tty: true });
+    // A connect timeout longer than the test's: only ending the attempt lets the test finish.
+    const session = connectSession(options(pki, first.port, { connectTimeoutMs: 60_000 }), io);
+    io.stdinStream.write('one\r');
+    await io.waitForOutput((out) => out.toString() === 'one\n');
+    await first.server.destroy();
+    // In its place, a server that takes the TCP connection and never answers the handshake.
+    const accepted: Socket[] = [];
+    const silent = createTcpServer((socket) => accepted.push(socket));
+    onTestFinished(() => {
+      for (const socket of accepted) socket.destroy();
+      silent.close();
+    });
+    silent.listen(first.port, '127.0.0.1');
+    await once(silent, 'listening');
+    const attempt = await once(silent, 'connection');
+    io.stdinStream.end();
+    await session;
+    // The attempt's socket is closed, not left open (keeping the process alive) for a minute.
+    const socket = attempt[0] as Socket;
+    if (!socket.closed) await once(socket, 'close');
   });
 });
 
