@@ -5,9 +5,10 @@
 //
 // The cache is written by `npm run build` (scripts/write-code-cache.cjs) after a training run. It is used
 // only when it was made for this very build of the bundle (the build's id, recorded in the cache's first
-// line) and V8 accepts it (same V8 version and flags); otherwise the bundle is compiled as usual.
+// line) and V8 accepts it (same V8 version and flags); otherwise the bundle is compiled as usual, and the
+// cache replaced for the next run.
 // Plain CommonJS, not TypeScript: this file loads the bundle, so it cannot be part of it.
-const { readFileSync, writeFileSync, renameSync } = require('node:fs');
+const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const { dirname } = require('node:path');
 const vm = require('node:vm');
@@ -29,6 +30,10 @@ const launcherImport = (specifier) => import(specifier);
  */
 const bundleStamp = (source) => source.slice(0, source.indexOf('\n'));
 
+/**
+ * The cache kept for `stamp`: undefined when there is no cache file; `{ code: undefined }` when there is one
+ * made for another build, which must not be used but may be replaced.
+ */
 function readCache(cacheFile, stamp) {
   let data;
   try {
@@ -37,23 +42,35 @@ function readCache(cacheFile, stamp) {
     return undefined; // no cache: compile as usual
   }
   const end = data.indexOf(NEWLINE);
-  if (end < 0 || data.toString('latin1', 0, end) !== stamp) return undefined;
-  return data.subarray(end + 1);
+  if (end < 0 || data.toString('latin1', 0, end) !== stamp) return { code: undefined };
+  return { code: data.subarray(end + 1) };
+}
+
+/** Writes the cache in one rename, so that a reader (another run, at the same moment) never sees half. */
+function writeCacheFile(cacheFile, stamp, script) {
+  const temporary = `${cacheFile}.${process.pid}`;
+  try {
+    writeFileSync(temporary, Buffer.concat([Buffer.from(`${stamp}\n`, 'latin1'), script.createCachedData()]));
+    renameSync(temporary, cacheFile);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
 /**
  * Compiles and runs `file` as a CommonJS module, as `require` would, but through vm.Script so that a code
- * cache can be given. With `writeCache`, writes the cache for `file` when the process exits (after the run
- * has compiled the functions it used), replacing the file in one rename so that a reader never sees half.
+ * cache can be given. The cache is written when the process exits (after the run has compiled the functions
+ * it used): always with `writeCache` (the build), and in passing when the cache there could not be used
+ * because another Node (another V8) or another build made it. Then a Node upgrade costs one slow run, not
+ * every run after it; an installation this user cannot write to just goes on compiling.
  */
 function runBundle(file, { writeCache = false } = {}) {
   const cacheFile = `${file}.cache`;
   const source = readFileSync(file, 'utf8');
   const stamp = bundleStamp(source);
-  const script = new vm.Script(wrap(source), {
-    filename: file,
-    cachedData: writeCache ? undefined : readCache(cacheFile, stamp),
-  });
+  const cached = writeCache ? undefined : readCache(cacheFile, stamp);
+  const script = new vm.Script(wrap(source), { filename: file, cachedData: cached?.code });
   const bundle = new Module(file, module);
   bundle.filename = file;
   bundle.paths = Module._nodeModulePaths(dirname(file));
@@ -61,13 +78,14 @@ function runBundle(file, { writeCache = false } = {}) {
   bundleRequire.resolve = (request) => Module._resolveFilename(request, bundle);
   bundleRequire.main = require.main;
   if (writeCache) {
+    process.once('exit', () => writeCacheFile(cacheFile, stamp, script));
+  } else if (cached !== undefined && (cached.code === undefined || script.cachedDataRejected)) {
     process.once('exit', () => {
-      const temporary = `${cacheFile}.${process.pid}`;
-      writeFileSync(
-        temporary,
-        Buffer.concat([Buffer.from(`${stamp}\n`, 'latin1'), script.createCachedData()]),
-      );
-      renameSync(temporary, cacheFile);
+      try {
+        writeCacheFile(cacheFile, stamp, script);
+      } catch {
+        // Read-only or not ours: the next run compiles again, as this one did.
+      }
     });
   }
   script.runInThisContext()(bundle.exports, bundleRequire, bundle, file, dirname(file), launcherImport);
