@@ -51,7 +51,8 @@ export function withTlsPolicyOptions<T>(y: Argv<T>) {
   return y
     .option('min-tls', {
       type: 'string',
-      default: '1.2',
+      // No yargs default: then a check can tell `--plain --min-tls 1.2` (refused) from no --min-tls at all.
+      defaultDescription: '1.2',
       describe: 'lowest TLS version to accept (1.2 or 1.3)',
       group: TLS_GROUP,
       coerce: parseMinTls,
@@ -154,8 +155,7 @@ export const PLAIN_HELP =
 
 /**
  * A `.check()` rule: with `plainFlag` given, each of `tlsFlags` is a usage error naming both flags, since a
- * connection without TLS cannot honour it. `--min-tls` counts only when it differs from its default (1.2):
- * yargs gives a check the defaulted value, not whether it was typed.
+ * connection without TLS cannot honour it.
  */
 export function plainConflictRule(
   argv: Record<string, unknown>,
@@ -165,11 +165,7 @@ export function plainConflictRule(
   if (argv[plainFlag] !== true) return true;
   for (const flag of tlsFlags) {
     const value = argv[flag];
-    const given =
-      value !== undefined &&
-      value !== false &&
-      !(Array.isArray(value) && value.length === 0) &&
-      !(flag === 'min-tls' && value === '1.2');
+    const given = value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0);
     if (given) {
       return `--${plainFlag} and --${flag} cannot go together: --${plainFlag} speaks TCP without TLS`;
     }

@@ -1,6 +1,7 @@
 // The server's defaults and choices, apart from the server itself: `tlsecho --help` and the other commands
 // describe serve's flags from these without loading the server.
 import type { PacketMode } from '../codec/limits.js';
+import type { MinTlsVersion } from '../tls/options.js';
 
 /** Defaults for every limit: what `tlsecho serve --help` shows. */
 export const SERVER_DEFAULTS = {
@@ -13,6 +14,7 @@ export const SERVER_DEFAULTS = {
   // Long enough for a person typing in `tlsecho connect`, short enough that abandoned sockets go away.
   idleTimeoutMs: 5 * 60_000,
   drainTimeoutMs: 10_000,
+  minTls: '1.2' as MinTlsVersion,
 } as const;
 
 /** How messages cross to an `exec:` child: one line each (default), or frames in the connection's framing. */

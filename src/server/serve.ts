@@ -30,7 +30,8 @@ export interface ServeOptions {
   keyPassphraseFile?: string;
   caChain?: string;
   clientCa?: string;
-  minTls: MinTlsVersion;
+  /** Lowest TLS version accepted; 1.2 when not given. */
+  minTls?: MinTlsVersion;
   alpn?: string[];
   /** A handler spec as `--handler` takes it, or a Handler object (the proxy's relay). */
   handler: string | Handler;

@@ -177,6 +177,7 @@ describe('proxy --listen-plain', () => {
       [['--cert', 'c', '--key', 'k'], '--listen-plain and --cert'],
       [['--client-ca', 'ca.crt'], '--listen-plain and --client-ca'],
       [['--upstream-plain', '--min-tls', '1.3'], '--listen-plain and --min-tls'],
+      [['--upstream-plain', '--min-tls', '1.2'], '--listen-plain and --min-tls'],
     ];
     for (const [flags, both] of cases) {
       const r = await runCli(['proxy', '--listen', '0', '--listen-plain', ...flags, target()]);
@@ -220,6 +221,8 @@ describe('TLS flags with --plain are usage errors naming both flags', () => {
     ['send', ['--servername', 'example.test'], '--plain and --servername'],
     ['send', ['--alpn', 'x'], '--plain and --alpn'],
     ['send', ['--min-tls', '1.3'], '--plain and --min-tls'],
+    // The default typed out is still a TLS flag the connection cannot honour.
+    ['send', ['--min-tls', '1.2'], '--plain and --min-tls'],
     ['send', ['--max-tls', '1.2'], '--plain and --max-tls'],
     ['connect', ['--ca', 'ca.crt'], '--plain and --ca'],
     ['replay', ['--insecure'], '--plain and --insecure'],

@@ -46,7 +46,7 @@ export interface BenchArgs {
   plain?: boolean;
   packet: PacketMode;
   maxFrame?: number;
-  minTls: MinTlsVersion;
+  minTls?: MinTlsVersion;
   alpn?: string[];
   ca?: string[];
   pin?: string;

@@ -106,7 +106,7 @@ export function toProxyOptions(argv: ProxyArgs): ProxyOptions {
     key: argv.key,
     keyPassphraseFile: argv['key-passphrase-file'],
     clientCa: argv['client-ca'],
-    minTls: argv['min-tls'] ?? '1.2',
+    minTls: argv['min-tls'] ?? SERVER_DEFAULTS.minTls,
     alpn: argv.alpn,
     maxConnections: argv['max-connections'] ?? SERVER_DEFAULTS.maxConnections,
     handshakeTimeoutMs: SERVER_DEFAULTS.handshakeTimeoutMs,

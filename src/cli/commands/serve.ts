@@ -34,7 +34,7 @@ export interface ServeArgs {
   port?: number;
   packet: PacketMode;
   maxFrame?: number;
-  minTls: MinTlsVersion;
+  minTls?: MinTlsVersion;
   alpn?: string[];
   cert?: string;
   key?: string;
@@ -71,7 +71,7 @@ export function toServeOptions(argv: ServeArgs): ServeOptions {
     keyPassphraseFile: argv.keyPassphraseFile,
     caChain: argv.caChain,
     clientCa: argv.clientCa,
-    minTls: argv.minTls,
+    minTls: argv.minTls ?? SERVER_DEFAULTS.minTls,
     alpn: argv.alpn,
     handler: argv.handler,
     execFraming: argv.execFraming,
