@@ -1,3 +1,4 @@
+import { readFileSync, readlinkSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 
 // systemd socket activation: the service manager (or `systemd-socket-activate`) opens the listening socket,
@@ -66,6 +67,32 @@ export function pickListenFd(fds: readonly ListenFd[]): ListenFd | undefined {
   const which = candidates.map((each) => `${each.fd} (${each.name})`).join(', ');
   throw new UsageError(
     `systemd passed ${candidates.length} sockets (${which}); tlsecho serve listens on one: name it with FileDescriptorName=${LISTEN_FD_NAME} in the .socket unit`,
+  );
+}
+
+/**
+ * Whether descriptor `fd` is a Unix socket (ListenStream=/path), which `tlsecho serve` refuses: its clients
+ * have no address to log or put in a PROXY header, and no tlsecho client dials a path. Node cannot ask the
+ * socket its family, so this looks for the socket's inode among Linux's Unix sockets (/proc/net/unix);
+ * where /proc cannot tell, false, and the server refuses it once listening instead.
+ */
+export function isUnixSocket(fd: number): boolean {
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    if (inode === undefined) return false;
+    // Columns: Num RefCount Protocol Flags Type St Inode [Path].
+    return readFileSync('/proc/net/unix', 'latin1')
+      .split('\n')
+      .some((line) => line.trim().split(/\s+/)[6] === inode);
+  } catch {
+    return false;
+  }
+}
+
+/** The one-line refusal of a Unix socket. */
+export function unixSocketRefused(fd: number): UsageError {
+  return new UsageError(
+    `inherited socket ${fd} is a Unix socket; tlsecho serve listens on TCP: use ListenStream=PORT or ListenStream=ADDRESS:PORT in the .socket unit`,
   );
 }
 

@@ -37,6 +37,7 @@ import {
 } from './proxy-listener.js';
 import type { Handler } from './handlers/types.js';
 import { SERVER_DEFAULTS } from './defaults.js';
+import { unixSocketRefused } from './listen-fds.js';
 
 export { SERVER_DEFAULTS };
 
@@ -359,8 +360,19 @@ export class TlsechoServer extends EventEmitter<ServerEvents> {
       listener.once('error', onError);
       const onListening = () => {
         listener.off('error', onError);
+        const address = listener.address();
+        // A .socket unit with ListenStream=/path passes a Unix socket. Its clients have no address to log,
+        // rate-limit or put in a PROXY header, and no tlsecho client can dial a path: refuse it plainly. (Node
+        // gives an inherited one's address as '', not its path.)
+        if (typeof address === 'string' || address === null) {
+          listener.close();
+          this.#tls = undefined;
+          this.#listener = undefined;
+          reject(unixSocketRefused(options.listenFd!));
+          return;
+        }
         listener.on('error', (error) => this.emit('error', error));
-        resolve(listener.address() as AddressInfo);
+        resolve(address);
       };
       if (inherited === undefined) listener.listen({ host, port }, onListening);
       else listener.listen(inherited, onListening);

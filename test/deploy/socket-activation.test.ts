@@ -1,4 +1,5 @@
 import { connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { needs } from '../helpers/system-tools.js';
 import { BIN, runCli } from '../helpers/run-cli.js';
@@ -187,6 +188,51 @@ tool.describe('tlsecho serve under systemd socket activation', () => {
     expect(activated.text()).toContain(
       'tlsecho: --port cannot go with the socket systemd passed (fd 3, LISTEN_FDS): its address comes from ListenStream= in the .socket unit\n',
     );
+  });
+
+  tool.test('a Unix socket (ListenStream=/path) is exit 2 and one line saying to listen on TCP', async () => {
+    const certs = await pki();
+    const path = join(await makeTempDir(), 'tlsecho.sock');
+    const activated = startProgram('systemd-socket-activate', [
+      `--listen=${path}`,
+      '--setenv=CI=true',
+      '--setenv=NO_COLOR=1',
+      process.execPath,
+      BIN,
+      'serve',
+      '--cert',
+      certs.certFile,
+      '--key',
+      certs.keyFile,
+    ]);
+    await until(() => activated.text().includes(`Listening on ${path} as 3.`) || undefined, 'the Unix socket');
+    const client = tcpConnect(path);
+    client.on('error', () => {});
+
+    const exit = await activated.exited;
+    client.destroy();
+
+    expect(exit.code).toBe(2);
+    expect(activated.text()).toContain(
+      `tlsecho: inherited socket 3 is a Unix socket; tlsecho serve listens on TCP: use ListenStream=PORT or ListenStream=ADDRESS:PORT in the .socket unit\n`,
+    );
+    expect(activated.text()).not.toMatch(/internal error|\n\s+at /);
+  });
+
+  tool.test('exec: handlers do not hold the inherited socket (descriptors 0-2 only)', async () => {
+    const certs = await pki();
+    const activated = await activate([
+      '--handler',
+      'exec:ls /proc/$$/fd | tr "\\n" " "; echo; cat',
+      '--cert',
+      certs.certFile,
+      '--key',
+      certs.keyFile,
+    ]);
+
+    const reply = await send(activated.ports[0]!, certs, '--count', '2', 'x');
+
+    expect(reply).toMatchObject({ code: 0, stdout: '0 1 2 \nx\n' });
   });
 
   tool.test('exec: handlers do not inherit LISTEN_FDS or LISTEN_PID', async () => {

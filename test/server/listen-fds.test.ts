@@ -1,6 +1,15 @@
-import { describe, expect, test } from 'vitest';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { openSync, closeSync } from 'node:fs';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { listenFdsFromEnv, pickListenFd } from '../../src/server/listen-fds.js';
+import { isUnixSocket, listenFdsFromEnv, pickListenFd } from '../../src/server/listen-fds.js';
+import { createServer } from '../../src/server/server.js';
+import { makeTempDir } from '../helpers/tmpdir.js';
+
+const LIBRARY = new URL('../../dist/index.js', import.meta.url).href;
 
 const PID = 4242;
 
@@ -91,5 +100,52 @@ describe('pickListenFd', () => {
       { fd: 4, name: 'tlsecho' },
     ];
     expect(() => pickListenFd(fds)).toThrow(/systemd passed 2 sockets \(3 \(tlsecho\), 4 \(tlsecho\)\)/);
+  });
+});
+
+/** A listening socket of this process and its descriptor, as systemd would pass one. */
+async function listeningFd(where: string | { host: string; port: number }): Promise<number> {
+  const server: NetServer = createNetServer();
+  onTestFinished(() => server.close());
+  server.listen(where);
+  await once(server, 'listening');
+  // Node keeps the descriptor on its internal handle only.
+  return (server as unknown as { _handle: { fd: number } })._handle.fd;
+}
+
+describe('a Unix socket passed as the listening socket', () => {
+  test('isUnixSocket tells a Unix socket from a TCP one and from a file', async () => {
+    const dir = await makeTempDir();
+    const unix = await listeningFd(join(dir, 'passed.sock'));
+    const tcp = await listeningFd({ host: '127.0.0.1', port: 0 });
+    const file = openSync(join(dir, 'plain-file'), 'w');
+    onTestFinished(() => closeSync(file));
+    expect(isUnixSocket(unix)).toBe(true);
+    expect(isUnixSocket(tcp)).toBe(false);
+    expect(isUnixSocket(file)).toBe(false);
+    expect(isUnixSocket(987_654)).toBe(false);
+  });
+
+  // The command line refuses it before listening (test/deploy/socket-activation.test.ts); a library user
+  // who passes one gets the same refusal from listen(). A descriptor cannot be owned twice in one process,
+  // so the server runs in a child that inherits the socket as descriptor 3, as from systemd.
+  test('the server refuses one from listen() with a usage error saying to listen on TCP', async () => {
+    const fd = await listeningFd(join(await makeTempDir(), 'passed.sock'));
+    const script = `
+      import { createServer } from ${JSON.stringify(LIBRARY)};
+      createServer({ listenFd: 3 }).listen().then(
+        () => console.log('listening'),
+        (error) => console.log(error.constructor.name + ': ' + error.message),
+      );`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit', fd],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(output).toBe(
+      'UsageError: inherited socket 3 is a Unix socket; tlsecho serve listens on TCP: use ListenStream=PORT or ListenStream=ADDRESS:PORT in the .socket unit\n',
+    );
+    expect(code).toBe(0);
   });
 });

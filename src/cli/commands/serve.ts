@@ -12,7 +12,14 @@ import type { ServeOptions } from '../../server/serve.js';
 import type { MinTlsVersion } from '../../tls/options.js';
 import type { Io } from '../../io.js';
 import { logLevelFrom } from '../../log/logger.js';
-import { LISTEN_ENV_VARS, listenFdsFromEnv, pickListenFd, type ListenFd } from '../../server/listen-fds.js';
+import {
+  isUnixSocket,
+  LISTEN_ENV_VARS,
+  listenFdsFromEnv,
+  pickListenFd,
+  unixSocketRefused,
+  type ListenFd,
+} from '../../server/listen-fds.js';
 import {
   certKeyPairRule,
   durationOption,
@@ -280,6 +287,8 @@ export function takeListenFd(
       `${given.map((flag) => `--${flag}`).join(' and ')} cannot go with the socket systemd passed (fd ${passed.fd}, LISTEN_FDS): its address comes from ListenStream= in the .socket unit`,
     );
   }
+  // Before any worker starts: a worker cannot even listen on one (bind EINVAL), which says nothing useful.
+  if (isUnixSocket(passed.fd)) throw unixSocketRefused(passed.fd);
   return passed.fd;
 }
 
