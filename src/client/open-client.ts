@@ -34,7 +34,10 @@ interface OpenClientOptions {
   spinner?: boolean;
   /** Passed to the spinner gate: no spinner with `--json`. */
   json?: boolean;
-  /** Print the `--insecure`/`--plain` warning (default true); a command opening many connections warns once. */
+  /**
+   * Print the `--insecure`/`--plain` warning and the pinned certificate's date warning (default true): a
+   * command opening many connections, or opening one again, warns once.
+   */
   warn?: boolean;
 }
 
@@ -70,7 +73,7 @@ export async function openClient(
       plain: options.plain,
     });
     spinner?.stop();
-    warnIfPinnedCertificateOutOfDate(client, options.tls, log);
+    if (extra.warn ?? true) warnIfPinnedCertificateOutOfDate(client, options.tls, log);
     return client;
   } catch (error) {
     spinner?.stop();

@@ -9,8 +9,13 @@ import { makeTestPki, type TestPki } from './helpers/pki.js';
 
 // `connect --reconnect` in-process, against a real tlsecho server stopped and started again on its port.
 
-async function startEcho(pki: TestPki, port = 0) {
-  const server = createServer({ host: '127.0.0.1', port, cert: pki.server.certPem, key: pki.server.keyPem });
+async function startEcho(pki: TestPki, port = 0, certificate = pki.server) {
+  const server = createServer({
+    host: '127.0.0.1',
+    port,
+    cert: certificate.certPem,
+    key: certificate.keyPem,
+  });
   onTestFinished(() => server.destroy());
   const { port: bound } = await server.listen();
   return { server, port: bound };
@@ -124,6 +129,24 @@ describe('connect --reconnect, stdin piped', () => {
     expect(io.errors()).toMatch(
       /^reconnected 1 time; nothing sent again \(--no-wait: replies are not tracked\)$/m,
     );
+  });
+
+  test('a pinned certificate out of its dates is warned about once, not at every reconnection', async () => {
+    const pki = await makeTestPki();
+    const first = await startEcho(pki, 0, pki.expired);
+    const io = createClientIo();
+    const pinned = options(pki, first.port, { tls: { pin: pki.expired.fingerprint } });
+    const session = connectSession(pinned, io);
+    io.stdinStream.write('a\n');
+    await io.waitForOutput((out) => out.toString() === 'a\n');
+    await first.server.destroy();
+    await waitForErrors(io, /\(attempt 2 of 50 in \d+ms\): connection refused/);
+    await startEcho(pki, first.port, pki.expired);
+    await waitForErrors(io, /reconnected to 127\.0\.0\.1:\d+\n/);
+    io.stdinStream.end('b\n');
+    await session;
+    expect(io.output()).toBe('a\nb\n');
+    expect(io.errors().match(/the pinned certificate of 127\.0\.0\.1:\d+ expired on /g)).toHaveLength(1);
   });
 
   test('a reply still missing when the connection drops is asked for again, and printed once', async () => {

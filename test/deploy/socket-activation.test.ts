@@ -205,7 +205,10 @@ tool.describe('tlsecho serve under systemd socket activation', () => {
       '--key',
       certs.keyFile,
     ]);
-    await until(() => activated.text().includes(`Listening on ${path} as 3.`) || undefined, 'the Unix socket');
+    await until(
+      () => activated.text().includes(`Listening on ${path} as 3.`) || undefined,
+      'the Unix socket',
+    );
     const client = tcpConnect(path);
     client.on('error', () => {});
 

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { isUnixSocket, listenFdsFromEnv, pickListenFd } from '../../src/server/listen-fds.js';
-import { createServer } from '../../src/server/server.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 
 const LIBRARY = new URL('../../dist/index.js', import.meta.url).href;
@@ -106,7 +105,9 @@ describe('pickListenFd', () => {
 /** A listening socket of this process and its descriptor, as systemd would pass one. */
 async function listeningFd(where: string | { host: string; port: number }): Promise<number> {
   const server: NetServer = createNetServer();
-  onTestFinished(() => server.close());
+  onTestFinished(() => {
+    server.close();
+  });
   server.listen(where);
   await once(server, 'listening');
   // Node keeps the descriptor on its internal handle only.
@@ -141,7 +142,7 @@ describe('a Unix socket passed as the listening socket', () => {
       stdio: ['ignore', 'pipe', 'inherit', fd],
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const [code] = (await once(child, 'exit')) as [number];
     expect(output).toBe(
       'UsageError: inherited socket 3 is a Unix socket; tlsecho serve listens on TCP: use ListenStream=PORT or ListenStream=ADDRESS:PORT in the .socket unit\n',

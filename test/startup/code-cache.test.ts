@@ -77,19 +77,22 @@ test.each([
     async () => ({ stamp: '// tlsecho build another', code: await staleCode() }),
   ],
   ['a damaged cache for this bundle', async (stamp: string) => ({ stamp, code: Buffer.alloc(4096, 7) })],
-])('%s is not used: the command runs as without one, and leaves one this Node accepts', async (_name, spoil) => {
-  const copy = await copyOfCli();
-  const source = await readFile(BUNDLE, 'utf8');
-  const spoiled = await spoil(firstLine(source));
-  await writeFile(copy.cache, Buffer.concat([Buffer.from(`${spoiled.stamp}\n`), spoiled.code]));
-  expect(await sendPing(copy.bin)).toBe('ping\n');
-  // Replaced as the run exited (as after a Node upgrade): the next run starts from a cache again.
-  const { stamp, code } = splitCache(await readFile(copy.cache));
-  expect(stamp).toBe(firstLine(source));
-  const script = new vm.Script(wrap(source), { filename: BUNDLE, cachedData: code });
-  expect(script.cachedDataRejected).toBe(false);
-  expect(await sendPing(copy.bin)).toBe('ping\n');
-});
+])(
+  '%s is not used: the command runs as without one, and leaves one this Node accepts',
+  async (_name, spoil) => {
+    const copy = await copyOfCli();
+    const source = await readFile(BUNDLE, 'utf8');
+    const spoiled = await spoil(firstLine(source));
+    await writeFile(copy.cache, Buffer.concat([Buffer.from(`${spoiled.stamp}\n`), spoiled.code]));
+    expect(await sendPing(copy.bin)).toBe('ping\n');
+    // Replaced as the run exited (as after a Node upgrade): the next run starts from a cache again.
+    const { stamp, code } = splitCache(await readFile(copy.cache));
+    expect(stamp).toBe(firstLine(source));
+    const script = new vm.Script(wrap(source), { filename: BUNDLE, cachedData: code });
+    expect(script.cachedDataRejected).toBe(false);
+    expect(await sendPing(copy.bin)).toBe('ping\n');
+  },
+);
 
 test('a cache this Node accepts is left as it is', async () => {
   const copy = await copyOfCli();
