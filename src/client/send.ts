@@ -108,6 +108,7 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
   const target = formatTarget(options.target);
   const etf = options.format === 'etf';
   const texts = await gatherMessages(options, io, log.info);
+  if (texts.length === 0) nothingToSend(options, log.warn);
   // Every message is parsed before connecting: a typo is a usage error (exit 2) and nothing is sent.
   const messageTerms = etf ? texts.map((text, i) => parseTermMessage(text, messageLabel(options, i))) : [];
   const messages = etf ? messageTerms.map((term) => encodeTerm(term)) : texts;
@@ -253,6 +254,26 @@ export async function send(options: SendOptions, io: Io): Promise<SendResult> {
 function messageLabel(options: SendOptions, index: number): string {
   if (options.messages.length > 0) return `message ${index + 1}`;
   return `message ${index + 1} of ${options.file ?? 'stdin'}`;
+}
+
+/**
+ * No message at all: arguments are never empty, so stdin or --file held none (a script whose input ran dry,
+ * a health check run without its message). A check with nothing to check must not pass: --expect-echo, and
+ * --expect without --replies (replies a server sends unasked), are usage errors before connecting. Without a
+ * check the run still connects, as `openssl s_client < /dev/null` does, and says it sent nothing.
+ */
+function nothingToSend(options: SendOptions, warn: (message: string) => void): void {
+  const source = options.file ?? 'stdin';
+  if (options.expectEcho) {
+    throw new UsageError(`--expect-echo has nothing to check: no message given, and ${source} held none`);
+  }
+  if (options.replies !== undefined) return;
+  if (options.expect.length > 0) {
+    throw new UsageError(
+      `--expect has nothing to check: no message given, and ${source} held none (--replies N reads replies the server sends unasked)`,
+    );
+  }
+  warn(`no message given, and ${source} held none: connecting only, sending nothing`);
 }
 
 function round(ms: number): number {

@@ -65,6 +65,45 @@ describe('-- ends the options: every word after it is an operand', () => {
   });
 });
 
+describe('send with no message: a check with nothing to check does not pass', () => {
+  // The server logs a line per connection it accepts.
+  const accepted = () => (echo.log().match(/\] accepted /g) ?? []).length;
+  test.each([
+    [['--expect-echo'], 'tlsecho: --expect-echo has nothing to check: no message given, and stdin held none'],
+    [
+      ['--expect', 'pong'],
+      'tlsecho: --expect has nothing to check: no message given, and stdin held none (--replies N reads replies the server sends unasked)',
+    ],
+  ])('send HOST %j with an empty stdin is exit 2 before connecting', async (flags, line) => {
+    const before = accepted();
+    const r = await runCli(['send', '--ca', pki.caFile, target(), ...flags], { input: '' });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(lines(r)).toEqual([line, "hint: see 'tlsecho send --help'", '']);
+    expect(accepted()).toBe(before);
+  });
+
+  test('without a check it connects, as openssl s_client < /dev/null does, and says it sent nothing', async () => {
+    const before = accepted();
+    const r = await runCli(['send', '--ca', pki.caFile, target(), '--json'], { input: '' });
+    expect(r.code).toBe(0);
+    // It did connect: the count the usage errors above are checked with moves.
+    await expect.poll(accepted).toBe(before + 1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, sent: 0, received: 0, tls: { verified: true } });
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown),
+    ).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'no message given, and stdin held none: connecting only, sending nothing',
+      }),
+    ]);
+  });
+});
+
 describe('connect in a pipe fails when replies are missing', () => {
   async function fakeServer(behaviour: 'silent' | 'mid-frame' | 'close') {
     const server = await startTestServer({
