@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { checkReply } from '../client/expect.js';
+import type { MessageFormat } from '../client/defaults.js';
 import type { FramedClient } from '../client/framed-client.js';
 import { createSessionSignal } from '../client/deadline.js';
 import { describeConnection, openClient, type ClientConnectionOptions } from '../client/open-client.js';
@@ -11,6 +11,7 @@ import { useColor, type Io } from '../io.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { readRecording, type RecordedFrame } from '../record/recording.js';
 import { formatDuration } from '../units.js';
+import { checkRecordedReply, type ReplyDifference } from './check-reply.js';
 
 export interface ReplayOptions extends Omit<ClientConnectionOptions, 'packet' | 'maxFrame'> {
   /** The recording, as `tlsecho proxy --record` or `connect --record` wrote it. */
@@ -20,6 +21,11 @@ export interface ReplayOptions extends Omit<ClientConnectionOptions, 'packet' | 
   maxFrame?: number;
   /** How long to wait for each recorded reply (and for room to send each frame). */
   timeoutMs: number;
+  /**
+   * `text` (the default): a reply matches when it is the recorded bytes. `etf`: also when both decode to
+   * equal Erlang terms, and differing replies are shown as terms (see checkRecordedReply).
+   */
+  format?: MessageFormat;
   json: boolean;
   verbose: boolean;
   color: boolean;
@@ -36,6 +42,10 @@ export interface ReplayedConnection {
   matched: number;
   /** One line per reply that differed. */
   mismatches: string[];
+  /** With `--format etf`: how many of the matching replies are equal terms in other bytes. */
+  termMatched?: number;
+  /** With `--format etf`: each differing reply's two sides as terms (or hex and why not), as in `mismatches`. */
+  differences?: ReplyDifference[];
   error?: { code: string; message: string };
 }
 
@@ -49,7 +59,8 @@ export interface ReplayResult {
 /**
  * Plays a recording back against a server: one connection per recorded connection, one after the other.
  * Each connection sends the recorded client frames in their recorded order, and at each recorded server
- * frame waits for the next reply and compares it byte for byte. Every differing reply is reported (one
+ * frame waits for the next reply and compares it byte for byte (with `format` `etf`, as Erlang terms when
+ * both sides are one). Every differing reply is reported (one
  * line each), then MismatchError (exit 8); a reply that does not come within `timeoutMs` is a TimeoutError
  * (exit 6), a server that closes before it a ConnectionError (exit 4), and either stops the replay.
  * Replies beyond the recorded ones are not checked.
@@ -69,6 +80,7 @@ export async function replay(options: ReplayOptions, io: Io): Promise<ReplayResu
   };
   const tls = await loadClientTlsSettings(options.tls, io.cwd);
   const target = formatTarget(options.target);
+  const format = options.format ?? 'text';
   const results: ReplayedConnection[] = [];
   let failure: unknown;
   for (const { conn, frames } of recording.connections) {
@@ -80,12 +92,13 @@ export async function replay(options: ReplayOptions, io: Io): Promise<ReplayResu
       received: 0,
       matched: 0,
       mismatches: [],
+      ...(format === 'etf' ? { termMatched: 0, differences: [] } : {}),
     };
     results.push(result);
     try {
       // The --insecure/--plain warning is said once, with the first connection, not once per connection.
       const warn = results.length === 1;
-      await replayConnection(frames, result, connection, tls, io, log, options.timeoutMs, target, warn);
+      await replayConnection(frames, result, connection, tls, io, log, options, target, warn);
     } catch (error) {
       if (isTlsechoError(error)) result.error = { code: error.code, message: error.message };
       failure = error;
@@ -94,8 +107,10 @@ export async function replay(options: ReplayOptions, io: Io): Promise<ReplayResu
     for (const line of result.mismatches)
       log.error(`connection ${conn}: ${line}`, { event: 'mismatch', conn });
     if (result.error === undefined) {
+      // Said only when it happened: a match that needed --format etf is news (the server's encoding changed).
+      const asTerms = result.termMatched ? ` (${result.termMatched} as equal terms in other bytes)` : '';
       log.info(
-        `connection ${conn}: ${result.sent} ${result.sent === 1 ? 'frame' : 'frames'} sent, ${result.matched} of ${result.expected} replies match`,
+        `connection ${conn}: ${result.sent} ${result.sent === 1 ? 'frame' : 'frames'} sent, ${result.matched} of ${result.expected} replies match${asTerms}`,
         { event: 'replayed', ...result },
       );
     }
@@ -123,7 +138,7 @@ async function replayConnection(
   tls: Awaited<ReturnType<typeof loadClientTlsSettings>>,
   io: Io,
   log: Logger,
-  timeoutMs: number,
+  { timeoutMs, format = 'text' }: Pick<ReplayOptions, 'timeoutMs' | 'format'>,
   target: string,
   warn: boolean,
 ): Promise<void> {
@@ -164,9 +179,14 @@ async function replayConnection(
         );
       }
       result.received = index;
-      const mismatch = checkReply(index, frame.data, Buffer.from(next.value), 'recording');
-      if (mismatch) result.mismatches.push(mismatch.message);
-      else result.matched += 1;
+      const check = checkRecordedReply(index, frame.data, Buffer.from(next.value), format);
+      if (check.match) {
+        result.matched += 1;
+        if (check.asTerm) result.termMatched = (result.termMatched ?? 0) + 1;
+      } else {
+        result.mismatches.push(check.line);
+        if (check.difference) result.differences?.push(check.difference);
+      }
     }
     await connected.end();
   } finally {

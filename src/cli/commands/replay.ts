@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { DEFAULT_SEND_TIMEOUT_MS } from '../../client/defaults.js';
+import { DEFAULT_SEND_TIMEOUT_MS, MESSAGE_FORMATS, type MessageFormat } from '../../client/defaults.js';
 import { parsePacketMode } from '../../codec/limits.js';
 import type { Io } from '../../io.js';
 import type { ReplayOptions } from '../../replay/replay.js';
@@ -9,6 +9,7 @@ import { toClientConnectionOptions, withClientConnectionOptions, type ClientArgs
 export interface ReplayArgs extends ClientArgs {
   file?: string;
   timeout?: number;
+  format?: MessageFormat;
   json?: boolean;
 }
 
@@ -22,6 +23,7 @@ export function toReplayOptions(argv: ReplayArgs): ReplayOptions {
     packet: argv.packet,
     maxFrame: argv.packet === undefined ? undefined : connection.maxFrame,
     timeoutMs: argv.timeout ?? DEFAULT_SEND_TIMEOUT_MS,
+    format: argv.format ?? 'text',
     json: argv.json ?? false,
     verbose: argv.verbose ?? false,
     color: argv.color ?? true,
@@ -56,6 +58,14 @@ export const replayCommand = (io: Io): CommandModule<object, ReplayArgs> => ({
           'Connection:',
         ),
       })
+      .option('format', {
+        type: 'string',
+        choices: MESSAGE_FORMATS,
+        default: 'text' as MessageFormat,
+        describe:
+          'text: a reply matches when it is the recorded bytes; etf: a reply also matches when it decodes to the same Erlang term as the recorded one (binary_to_term, =:=), however encoded (ATOM_EXT or SMALL_ATOM_UTF8_EXT, compressed or not), and differing replies are shown as terms. Frames that are not one valid term on either side are compared byte for byte',
+        group: OUTPUT_GROUP,
+      })
       .option('verbose', {
         alias: 'v',
         type: 'boolean',
@@ -66,6 +76,10 @@ export const replayCommand = (io: Io): CommandModule<object, ReplayArgs> => ({
       .example(
         '$0 replay session.jsonl localhost:7000 --ca certs/ca.crt',
         'exit 0 if every reply matches the recording',
+      )
+      .example(
+        '$0 replay session.jsonl localhost:7000 --format etf',
+        'compare replies as Erlang terms and show differing ones as terms',
       )
       .example('$0 replay session.jsonl staging:7000 --json', 'a JSON report per connection'),
   handler: async (argv) => {
