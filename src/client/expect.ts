@@ -28,7 +28,8 @@ export function checkReply(
   );
 }
 
-function firstDifference(a: Buffer, b: Buffer): number {
+/** The index of the first byte where `a` and `b` differ; the shorter one's length when one is a prefix. */
+export function firstDifference(a: Buffer, b: Buffer): number {
   const shorter = Math.min(a.length, b.length);
   for (let i = 0; i < shorter; i++) if (a[i] !== b[i]) return i;
   return shorter;

@@ -1,4 +1,4 @@
-import { checkReply, showBytes } from '../client/expect.js';
+import { checkReply, firstDifference, showBytes } from '../client/expect.js';
 import type { MessageFormat } from '../client/defaults.js';
 import { termReplyToJson, type TermReplyJson } from '../client/term-messages.js';
 import { decodeTerm, EtfError, formatTerm, termsEqual, type Term } from '../etf/index.js';
@@ -74,10 +74,4 @@ function show(frame: Buffer, reading: Reading): string {
 function cut(text: string): string {
   const chars = [...text];
   return chars.length > MAX_SHOWN_CHARS ? `${chars.slice(0, MAX_SHOWN_CHARS).join('')}…` : text;
-}
-
-function firstDifference(a: Buffer, b: Buffer): number {
-  const shorter = Math.min(a.length, b.length);
-  for (let i = 0; i < shorter; i++) if (a[i] !== b[i]) return i;
-  return shorter;
 }
