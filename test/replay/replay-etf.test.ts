@@ -5,7 +5,7 @@ import { Recorder, type Direction } from '../../src/record/recording.js';
 import { runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
 import { makeSharedTestPki } from '../client/helpers/pki.js';
-import { startListening, type ListeningChild } from '../proxy/helpers/listening-child.js';
+import { startServeChild, type ServeChild } from '../client/helpers/serve-child.js';
 
 // `tlsecho replay --format etf` as users run it: child processes, real TLS on loopback with verification on,
 // recordings written by the recorder `proxy --record` uses, replayed against `tlsecho serve`.
@@ -20,19 +20,7 @@ afterAll(async () => {
 
 /** `tlsecho serve` with `handler`; killed when the test ends. */
 const serve = (handler: 'echo' | 'etf-echo') =>
-  startListening([
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--cert',
-    pki.server.certFile,
-    '--key',
-    pki.server.keyFile,
-    '--handler',
-    handler,
-  ]);
+  startServeChild(['--cert', pki.server.certFile, '--key', pki.server.keyFile, '--handler', handler]);
 
 const term = (text: string, options?: Parameters<typeof encodeTerm>[1]) =>
   encodeTerm(parseTerm(text), options);
@@ -48,7 +36,7 @@ async function recording(frames: Array<[Direction, Buffer]>): Promise<string> {
   return file;
 }
 
-const replay = (file: string, server: ListeningChild, args: string[] = []) =>
+const replay = (file: string, server: ServeChild, args: string[] = []) =>
   runCli(['replay', file, `localhost:${server.port}`, '--ca', pki.caFile, ...args]);
 
 describe('replay --format etf', () => {
