@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { parsePacketMode } from '../codec/limits.js';
-import { checkCertKeyPair, parseMinTls } from '../tls/options.js';
+import { checkCertKeyPair, parseAlpn, parseMinTls } from '../tls/options.js';
 import { parseDuration, parseSize } from '../units.js';
 
 // Shared flag groups: each command composes the ones it needs, so a flag means the same everywhere.
@@ -62,6 +62,7 @@ export function withTlsPolicyOptions<T>(y: Argv<T>) {
       array: true,
       describe: 'ALPN protocol name(s) to offer or accept (repeatable)',
       group: TLS_GROUP,
+      coerce: parseAlpn,
     });
 }
 
