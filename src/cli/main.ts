@@ -1,4 +1,4 @@
-import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
+import yargs, { type Argv, type MiddlewareFunction, type Options } from 'yargs';
 import { UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { allCommands } from './commands/index.js';
@@ -17,6 +17,7 @@ export { VERSION } from './version.js';
 export function buildParser(argv: string[], io: Io, commands = allCommands(io)): Argv {
   const parser: Argv = yargs(argv);
   layOutExamples(parser);
+  refuseRepeatedValues(parser);
   withGlobalOptions(parser)
     .scriptName('tlsecho')
     .usage(
@@ -73,6 +74,50 @@ const TOP_LEVEL_EXAMPLES: [string, string][] = [
   ['$0 send localhost:7000 --ca certs/ca.crt hello', 'send one message, print the reply'],
   ['$0 connect localhost:7000 --ca certs/ca.crt', 'an interactive session'],
 ];
+
+/**
+ * yargs turns a flag that takes one value into a list when it is given twice (`--cert a --cert b`), and the
+ * list then reached code expecting a string: "internal error: The "path" argument must be of type string",
+ * or a message about `value.trim`. Every option declared with one value refuses a second one here, in the
+ * flag's own words, before its own `coerce` runs; repeatable options are declared as arrays and keep
+ * collecting. Builders call `.option()` on this same parser, so wrapping it covers every command.
+ */
+function refuseRepeatedValues(parser: Argv): void {
+  const declare = parser.option.bind(parser) as (key: string, options?: Options) => Argv;
+  const option = (key: string | Record<string, Options>, options?: Options): Argv => {
+    if (typeof key !== 'string' || options === undefined || takesList(options)) {
+      return (declare as (key: unknown, options?: Options) => Argv)(key, options);
+    }
+    const coerce = options.coerce as ((value: unknown) => unknown) | undefined;
+    return declare(key, {
+      ...options,
+      coerce: (value: unknown) => {
+        if (Array.isArray(value)) {
+          const shown = value.map((item) => `'${shorten(String(item))}'`).join(', ');
+          throw new UsageError(`--${key} was given ${value.length} times (${shown}): pass it once`);
+        }
+        return coerce ? coerce(value) : value;
+      },
+    });
+  };
+  parser.option = option as Argv['option'];
+}
+
+function takesList(options: Options): boolean {
+  return (
+    options.array === true ||
+    options.type === 'array' ||
+    options.type === 'boolean' ||
+    options.type === 'count'
+  );
+}
+
+// Enough of a value to recognise it in a one-line message.
+const SHOWN_VALUE_CHARS = 40;
+
+function shorten(text: string): string {
+  return text.length > SHOWN_VALUE_CHARS ? `${text.slice(0, SHOWN_VALUE_CHARS)}…` : text;
+}
 
 function terminalColumns(io: Io): number | undefined {
   const columns = (io.stdout as { columns?: number }).columns;

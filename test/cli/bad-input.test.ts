@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
+import { makeTempDir } from '../helpers/tmpdir.js';
 
 // Mistaken input on the command line: each case must end in one `tlsecho:` line (plus an optional hint),
 // the documented exit code, and nothing on stdout; never a crash, a stack trace or an "internal error".
@@ -26,5 +27,52 @@ describe('--alpn', () => {
   test('a protocol name over 255 bytes is refused, shown shortened', async () => {
     const r = await runCli(['send', '127.0.0.1:1', '--insecure', '--alpn', 'x'.repeat(256), 'hi']);
     expectUsageError(r, /^tlsecho: invalid --alpn 'x{40}…': a protocol name is 1 to 255 bytes/);
+  });
+});
+
+describe('a flag that takes one value, given twice', () => {
+  test.each([
+    [
+      'serve --cert',
+      ['serve', '--port', '0', '--cert', 'a.crt', '--cert', 'b.crt', '--key', 'k'],
+      '--cert',
+      "'a.crt', 'b.crt'",
+    ],
+    ['send --pin', ['send', '127.0.0.1:1', '--pin', 'x', '--pin', 'y', 'hi'], '--pin', "'x', 'y'"],
+    [
+      'send -o',
+      ['send', '127.0.0.1:1', '--insecure', '-o', 'hex', '-o', 'text', 'hi'],
+      '--output',
+      "'hex', 'text'",
+    ],
+    [
+      'send --timeout',
+      ['send', '127.0.0.1:1', '--insecure', '--timeout', '1s', '--timeout', '2s', 'hi'],
+      '--timeout',
+      "'1s', '2s'",
+    ],
+    [
+      'connect --record',
+      ['connect', '127.0.0.1:1', '--insecure', '--record', 'a', '--record', 'b'],
+      '--record',
+      "'a', 'b'",
+    ],
+    ['gencert --cn', ['gencert', '--yes', '--out', 'unused', '--cn', 'a', '--cn', 'b'], '--cn', "'a', 'b'"],
+    ['proxy --listen', ['proxy', '127.0.0.1:1', '-l', '0', '-l', '0'], '--listen', "'0', '0'"],
+  ])(
+    '%s: one usage line naming the flag and both values, not an internal error',
+    async (_name, args, flag, values) => {
+      const cwd = await makeTempDir();
+      const r = await runCli(args, { cwd, input: '', killAfterMs: 10_000 });
+      expectUsageError(r, new RegExp(`^tlsecho: ${flag} was given 2 times \\(${values}\\): pass it once$`));
+    },
+  );
+
+  test('repeatable flags still collect every value', async () => {
+    // Two --host values make one certificate for both names: gencert runs to completion.
+    const dir = await makeTempDir();
+    const r = await runCli(['gencert', '--yes', '--out', dir, '--host', 'a.test', '--host', 'b.test']);
+    expect(r.stderr).toContain('for a.test, b.test');
+    expect(r.code).toBe(0);
   });
 });
