@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
 import { parsePacketMode } from '../codec/limits.js';
 import { checkCertKeyPair, parseAlpn, parseMinTls } from '../tls/options.js';
 import { parseDuration, parseSize } from '../units.js';
@@ -42,8 +43,19 @@ export function withFramingOptions<T>(y: Argv<T>) {
       describe:
         'largest frame accepted or sent (default: 255 for packet 1, 65535 for packet 2, 8MiB otherwise)',
       group: FRAMING_GROUP,
-      coerce: (value: string) => parseSize(value, '--max-frame'),
+      coerce: parseMaxFrame,
     });
+}
+
+/**
+ * `--max-frame`: a size of at least one byte. At 0 every message but an empty one is refused, which only
+ * showed later as `cannot send a 2-byte message: the maximum frame is 0 bytes` (exit 7) or, on a server,
+ * as every client's frames failing.
+ */
+function parseMaxFrame(value: string): number {
+  const bytes = parseSize(value, '--max-frame');
+  if (bytes < 1) throw new UsageError(`invalid --max-frame '${value}': expected at least 1 byte`);
+  return bytes;
 }
 
 /** Options both sides of a connection share: `--min-tls` and `--alpn`. */

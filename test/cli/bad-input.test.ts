@@ -76,3 +76,20 @@ describe('a flag that takes one value, given twice', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('--max-frame', () => {
+  test.each([
+    ['send', ['send', '127.0.0.1:1', '--insecure', '--max-frame', '0', 'hi']],
+    ['serve', ['serve', '--port', '0', '--max-frame', '0']],
+    ['proxy', ['proxy', '127.0.0.1:1', '-l', '0', '--max-frame', '0B']],
+  ])('%s refuses 0 at once, before any connection', async (_name, args) => {
+    const cwd = await makeTempDir();
+    const r = await runCli(args, { cwd, input: '', killAfterMs: 10_000 });
+    expectUsageError(r, /^tlsecho: invalid --max-frame '0B?': expected at least 1 byte$/);
+  });
+
+  test('TLSECHO_MAX_FRAME=0 is refused the same way', async () => {
+    const r = await runCli(['send', '127.0.0.1:1', '--insecure', 'hi'], { env: { TLSECHO_MAX_FRAME: '0' } });
+    expectUsageError(r, /^tlsecho: invalid --max-frame '0': expected at least 1 byte$/);
+  });
+});
