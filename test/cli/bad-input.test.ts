@@ -93,3 +93,17 @@ describe('--max-frame', () => {
     expectUsageError(r, /^tlsecho: invalid --max-frame '0': expected at least 1 byte$/);
   });
 });
+
+describe('serve --host and --port', () => {
+  test('an empty --host is refused rather than listening on every interface', async () => {
+    const cwd = await makeTempDir();
+    const r = await runCli(['serve', '--port', '0', '--host', ''], { cwd, killAfterMs: 10_000 });
+    expectUsageError(r, /^tlsecho: invalid --host '': name the address to listen on/);
+  });
+
+  test.each(['', '1e3', '0x10', ' '])("--port '%s' is refused rather than read as a number", async (port) => {
+    const cwd = await makeTempDir();
+    const r = await runCli(['serve', '--port', port], { cwd, killAfterMs: 10_000 });
+    expectUsageError(r, /^tlsecho: invalid --port '.*': expected a whole number, 0 to 65535$/);
+  });
+});

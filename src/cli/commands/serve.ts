@@ -100,13 +100,25 @@ export function toServeOptions(argv: ServeArgs): ServeOptions {
 
 function integerOption(flag: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) {
   return (value: string | number) => {
-    const number = Number(value);
+    // Digits only: Number() reads '' as 0 (a random port), '1e3' as 1000 and '0x10' as 16.
+    const number = /^\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
     if (!Number.isInteger(number) || number < minimum || number > maximum) {
       const range = maximum === Number.MAX_SAFE_INTEGER ? `at least ${minimum}` : `${minimum} to ${maximum}`;
       throw new UsageError(`invalid ${flag} '${value}': expected a whole number, ${range}`);
     }
     return number;
   };
+}
+
+// Node listens on every interface when the host is empty: an empty --host (an unset shell variable, say)
+// must not quietly turn a loopback server into a public one.
+function parseListenHost(value: string): string {
+  if (value.trim() === '') {
+    throw new UsageError(
+      "invalid --host '': name the address to listen on (127.0.0.1, or 0.0.0.0 or :: for every interface)",
+    );
+  }
+  return value;
 }
 
 function serveBuilder(y: Argv) {
@@ -116,6 +128,7 @@ function serveBuilder(y: Argv) {
       // No yargs default: with a socket from systemd an explicit --host is an error, the default is not.
       defaultDescription: JSON.stringify(SERVER_DEFAULTS.host),
       describe: 'address to listen on (0.0.0.0 or :: for every interface)',
+      coerce: parseListenHost,
     })
     .option('port', {
       alias: 'p',
