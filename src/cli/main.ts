@@ -1,5 +1,5 @@
 import yargs, { type Argv, type MiddlewareFunction, type Options } from 'yargs';
-import { UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
+import { InvalidValueError, UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { allCommands } from './commands/index.js';
 import { answerCompletion, COMPLETION_HELP } from './completion.js';
@@ -96,7 +96,13 @@ function refuseRepeatedValues(parser: Argv): void {
           const shown = value.map((item) => `'${shorten(String(item))}'`).join(', ');
           throw new UsageError(`--${key} was given ${value.length} times (${shown}): pass it once`);
         }
-        return coerce ? coerce(value) : value;
+        if (!coerce) return value;
+        try {
+          return coerce(value);
+        } catch (error) {
+          // A shared parser (a duration, a size) names the kind of value; the user typed a flag.
+          throw error instanceof InvalidValueError ? error.forFlag(`--${key}`) : error;
+        }
       },
     });
   };

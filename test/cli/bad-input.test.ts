@@ -107,3 +107,16 @@ describe('serve --host and --port', () => {
     expectUsageError(r, /^tlsecho: invalid --port '.*': expected a whole number, 0 to 65535$/);
   });
 });
+
+describe('a duration that does not parse names its flag', () => {
+  test.each([
+    ['serve --idle-timeout', ['serve', '--port', '0', '--idle-timeout', '-5'], {}, "--idle-timeout '-5'"],
+    ['send --timeout', ['send', '127.0.0.1:1', '--insecure', '--timeout', 'xx', 'hi'], {}, "--timeout 'xx'"],
+    ['bench --duration', ['bench', '127.0.0.1:1', '--insecure', '-d', ''], {}, "--duration ''"],
+    ['TLSECHO_LINGER', ['connect', '127.0.0.1:1', '--insecure'], { TLSECHO_LINGER: '-1' }, "--linger '-1'"],
+  ])('%s', async (_name, args, env, named) => {
+    const cwd = await makeTempDir();
+    const r = await runCli(args, { cwd, env, input: '', killAfterMs: 10_000 });
+    expectUsageError(r, new RegExp(`^tlsecho: invalid ${named}: use a number with ms, s, m or h`));
+  });
+});
