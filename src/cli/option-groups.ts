@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { UsageError } from '../errors.js';
+import { InvalidValueError, UsageError } from '../errors.js';
 import { parsePacketMode } from '../codec/limits.js';
 import { checkCertKeyPair, parseAlpn, parseMinTls } from '../tls/options.js';
 import { parseDuration, parseSize } from '../units.js';
@@ -136,14 +136,29 @@ export function withJsonOption<T>(y: Argv<T>) {
   });
 }
 
-/** A duration flag (`500ms`, `10s`, `2m`; bare numbers are seconds), parsed to milliseconds. */
-export function durationOption(describe: string, defaultValue?: string, group?: string) {
+/**
+ * A duration flag (`500ms`, `10s`, `2m`; bare numbers are seconds), parsed to milliseconds. `nonZero` refuses
+ * 0 for a limit that would otherwise fail everything at once (a 0 s handshake timeout) or that the server
+ * refuses later in its own option names (`invalid idleTimeoutMs 0`).
+ */
+export function durationOption(
+  describe: string,
+  defaultValue?: string,
+  group?: string,
+  limits: { nonZero?: boolean } = {},
+) {
   return {
     type: 'string' as const,
     describe,
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
     ...(group === undefined ? {} : { group }),
-    coerce: (value: string) => parseDuration(value),
+    coerce: (value: string) => {
+      const ms = parseDuration(value);
+      if (limits.nonZero && ms === 0) {
+        throw new InvalidValueError(value, 'expected more than zero (e.g. 500ms, 10s)', 'duration');
+      }
+      return ms;
+    },
   };
 }
 

@@ -120,3 +120,22 @@ describe('a duration that does not parse names its flag', () => {
     expectUsageError(r, new RegExp(`^tlsecho: invalid ${named}: use a number with ms, s, m or h`));
   });
 });
+
+describe('a zero time limit that would fail everything at once', () => {
+  test.each([
+    ['serve', ['serve', '--port', '0', '--idle-timeout', '0'], '--idle-timeout', '0'],
+    ['serve', ['serve', '--port', '0', '--handshake-timeout', '0ms'], '--handshake-timeout', '0ms'],
+    ['proxy', ['proxy', '127.0.0.1:1', '-l', '0', '--idle-timeout', '0'], '--idle-timeout', '0'],
+    ['send', ['send', '127.0.0.1:1', '--insecure', '--timeout', '0', 'hi'], '--timeout', '0'],
+    [
+      'connect',
+      ['connect', '127.0.0.1:1', '--insecure', '--connect-timeout', '0s'],
+      '--connect-timeout',
+      '0s',
+    ],
+  ])('%s %s is refused in the words of the flag', async (_name, args, flag, value) => {
+    const cwd = await makeTempDir();
+    const r = await runCli(args, { cwd, input: '', killAfterMs: 10_000 });
+    expectUsageError(r, new RegExp(`^tlsecho: invalid ${flag} '${value}': expected more than zero`));
+  });
+});

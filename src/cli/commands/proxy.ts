@@ -212,6 +212,7 @@ function proxyBuilder(y: Argv) {
         'give up connecting to the server (TCP and TLS handshake) after this long; the client is then closed',
         `${DEFAULT_CONNECT_TIMEOUT_MS / 1000}s`,
         UPSTREAM_GROUP,
+        { nonZero: true },
       ),
     })
     .option('max-connections', {
@@ -226,6 +227,7 @@ function proxyBuilder(y: Argv) {
         'close a client connection after this long without a frame either way',
         '5m',
         LIMITS_GROUP,
+        { nonZero: true },
       ),
     )
     .option(

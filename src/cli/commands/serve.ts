@@ -195,7 +195,9 @@ function serveBuilder(y: Argv) {
     })
     .option(
       'handshake-timeout',
-      durationOption('time a client has to complete the TLS handshake', '10s', LIMITS_GROUP),
+      durationOption('time a client has to complete the TLS handshake', '10s', LIMITS_GROUP, {
+        nonZero: true,
+      }),
     )
     .option(
       'idle-timeout',
@@ -203,6 +205,7 @@ function serveBuilder(y: Argv) {
         'close a connection after this long without a complete message or reply (a frame trickling in does not count)',
         '5m',
         LIMITS_GROUP,
+        { nonZero: true },
       ),
     )
     .option(
