@@ -17,7 +17,7 @@ export { VERSION } from './version.js';
 export function buildParser(argv: string[], io: Io, commands = allCommands(io)): Argv {
   const parser: Argv = yargs(argv);
   layOutExamples(parser);
-  refuseRepeatedValues(parser);
+  checkFlagValues(parser);
   withGlobalOptions(parser)
     .scriptName('tlsecho')
     .usage(
@@ -80,9 +80,11 @@ const TOP_LEVEL_EXAMPLES: [string, string][] = [
  * list then reached code expecting a string: "internal error: The "path" argument must be of type string",
  * or a message about `value.trim`. Every option declared with one value refuses a second one here, in the
  * flag's own words, before its own `coerce` runs; repeatable options are declared as arrays and keep
- * collecting. Builders call `.option()` on this same parser, so wrapping it covers every command.
+ * collecting. Likewise yargs reads a number flag that is not a number (`--port abc`) as NaN, which then
+ * showed up as `--port says NaN`: it is refused here too. Builders call `.option()` on this same parser, so
+ * wrapping it covers every command.
  */
-function refuseRepeatedValues(parser: Argv): void {
+function checkFlagValues(parser: Argv): void {
   const declare = parser.option.bind(parser) as (key: string, options?: Options) => Argv;
   const option = (key: string | Record<string, Options>, options?: Options): Argv => {
     if (typeof key !== 'string' || options === undefined || takesList(options)) {
@@ -95,6 +97,9 @@ function refuseRepeatedValues(parser: Argv): void {
         if (Array.isArray(value)) {
           const shown = value.map((item) => `'${shorten(String(item))}'`).join(', ');
           throw new UsageError(`--${key} was given ${value.length} times (${shown}): pass it once`);
+        }
+        if (options.type === 'number' && Number.isNaN(value)) {
+          throw new UsageError(`invalid --${key}: expected a number`);
         }
         if (!coerce) return value;
         try {

@@ -139,3 +139,21 @@ describe('a zero time limit that would fail everything at once', () => {
     expectUsageError(r, new RegExp(`^tlsecho: invalid ${flag} '${value}': expected more than zero`));
   });
 });
+
+describe('a number flag given something else', () => {
+  test.each([
+    ['send -p', ['send', 'localhost', '-p', 'abc', 'hi'], {}, '--port'],
+    ['bench -n', ['bench', '127.0.0.1:1', '--insecure', '-n', 'abc'], {}, '--messages'],
+    [
+      'proxy --max-connections',
+      ['proxy', '127.0.0.1:1', '-l', '0', '--max-connections', 'many'],
+      {},
+      '--max-connections',
+    ],
+    ['TLSECHO_COUNT', ['send', '127.0.0.1:1', '--insecure', 'hi'], { TLSECHO_COUNT: 'x' }, '--count'],
+  ])('%s: refused naming the flag, never "NaN"', async (_name, args, env, flag) => {
+    const cwd = await makeTempDir();
+    const r = await runCli(args, { cwd, env, input: '', killAfterMs: 10_000 });
+    expectUsageError(r, new RegExp(`^tlsecho: invalid ${flag}: expected a number$`));
+  });
+});
