@@ -162,6 +162,19 @@ export function durationOption(
   };
 }
 
+/** A `coerce` for a whole-number flag from `minimum` to `maximum`, naming the flag when the value is not one. */
+export function wholeNumberOption(flag: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) {
+  return (value: string | number) => {
+    // Digits only: Number() reads '' as 0 (a random port), '1e3' as 1000 and '0x10' as 16.
+    const number = /^\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
+    if (!Number.isInteger(number) || number < minimum || number > maximum) {
+      const range = maximum === Number.MAX_SAFE_INTEGER ? `at least ${minimum}` : `${minimum} to ${maximum}`;
+      throw new UsageError(`invalid ${flag} '${value}': expected a whole number, ${range}`);
+    }
+    return number;
+  };
+}
+
 /** The TLS flags a client takes, in the order a conflict names them. */
 export const CLIENT_TLS_FLAGS = [
   'ca',

@@ -157,3 +157,12 @@ describe('a number flag given something else', () => {
     expectUsageError(r, new RegExp(`^tlsecho: invalid ${flag}: expected a number$`));
   });
 });
+
+test("proxy --max-connections 0 is refused in the flag's words, not the library's (maxConnections)", async () => {
+  const cwd = await makeTempDir();
+  const r = await runCli(['proxy', '127.0.0.1:1', '-l', '0', '--max-connections', '0'], {
+    cwd,
+    killAfterMs: 10_000,
+  });
+  expectUsageError(r, /^tlsecho: invalid --max-connections '0': expected a whole number, at least 1$/);
+});

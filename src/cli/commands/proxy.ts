@@ -22,6 +22,7 @@ import {
   withJsonOption,
   withServerTrustOptions,
   withTlsPolicyOptions,
+  wholeNumberOption,
 } from '../option-groups.js';
 
 const LISTEN_GROUP = 'Listening (clients connect here):';
@@ -220,6 +221,7 @@ function proxyBuilder(y: Argv) {
       default: SERVER_DEFAULTS.maxConnections,
       describe: 'client connections open at most; more are refused at once',
       group: LIMITS_GROUP,
+      coerce: wholeNumberOption('--max-connections', 1),
     })
     .option(
       'idle-timeout',

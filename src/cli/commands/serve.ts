@@ -23,6 +23,7 @@ import {
 import {
   certKeyPairRule,
   durationOption,
+  wholeNumberOption,
   OUTPUT_GROUP,
   TLS_GROUP,
   withFramingOptions,
@@ -98,18 +99,6 @@ export function toServeOptions(argv: ServeArgs): ServeOptions {
   };
 }
 
-function integerOption(flag: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) {
-  return (value: string | number) => {
-    // Digits only: Number() reads '' as 0 (a random port), '1e3' as 1000 and '0x10' as 16.
-    const number = /^\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
-    if (!Number.isInteger(number) || number < minimum || number > maximum) {
-      const range = maximum === Number.MAX_SAFE_INTEGER ? `at least ${minimum}` : `${minimum} to ${maximum}`;
-      throw new UsageError(`invalid ${flag} '${value}': expected a whole number, ${range}`);
-    }
-    return number;
-  };
-}
-
 // Node listens on every interface when the host is empty: an empty --host (an unset shell variable, say)
 // must not quietly turn a loopback server into a public one.
 function parseListenHost(value: string): string {
@@ -135,7 +124,7 @@ function serveBuilder(y: Argv) {
       type: 'string',
       defaultDescription: JSON.stringify(String(SERVER_DEFAULTS.port)),
       describe: 'port to listen on; 0 picks a free one (the "listening on" line names it)',
-      coerce: integerOption('--port', 0, 65535),
+      coerce: wholeNumberOption('--port', 0, 65535),
     })
     .option('cert', {
       type: 'string',
@@ -191,7 +180,7 @@ function serveBuilder(y: Argv) {
       default: String(SERVER_DEFAULTS.maxConnections),
       describe: 'open connections at most; more are refused at once',
       group: LIMITS_GROUP,
-      coerce: integerOption('--max-connections', 1),
+      coerce: wholeNumberOption('--max-connections', 1),
     })
     .option(
       'handshake-timeout',
@@ -220,7 +209,7 @@ function serveBuilder(y: Argv) {
       type: 'string',
       describe: 'exit (0) after this many connections have been served',
       group: LIMITS_GROUP,
-      coerce: integerOption('--max-accepts', 1),
+      coerce: wholeNumberOption('--max-accepts', 1),
     })
     .option('workers', {
       type: 'string',
