@@ -1,3 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
@@ -165,4 +168,51 @@ test("proxy --max-connections 0 is refused in the flag's words, not the library'
     killAfterMs: 10_000,
   });
   expectUsageError(r, /^tlsecho: invalid --max-connections '0': expected a whole number, at least 1$/);
+});
+
+describe('an encrypted client key without its passphrase', () => {
+  async function encryptedKeyAndCertificate(): Promise<{ dir: string; key: string; cert: string }> {
+    const dir = await makeTempDir();
+    const made = await runCli(['gencert', '--yes', '--out', dir]);
+    expect(made.code).toBe(0);
+    const { privateKey } = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const key = join(dir, 'encrypted.key');
+    await writeFile(key, privateKey, { mode: 0o600 });
+    return { dir, key, cert: join(dir, 'server.crt') };
+  }
+
+  test('send: the hint names --key-passphrase-file, which send has', async () => {
+    const { dir, key, cert } = await encryptedKeyAndCertificate();
+    const r = await runCli(['send', '127.0.0.1:1', '--insecure', '--cert', cert, '--key', key, 'hi'], {
+      cwd: dir,
+    });
+    expect(r).toMatchObject({ code: 3, stdout: '' });
+    expect(r.stderr).toBe(
+      `tlsecho: ${key} is encrypted and no passphrase was given\nhint: pass --key-passphrase-file FILE\n`,
+    );
+  });
+
+  test('proxy: messages about the upstream key name the --upstream-* flags', async () => {
+    const { dir, key, cert } = await encryptedKeyAndCertificate();
+    const r = await runCli(
+      ['proxy', '127.0.0.1:1', '-l', '0', '--insecure', '--upstream-cert', cert, '--upstream-key', key],
+      { cwd: dir, killAfterMs: 10_000 },
+    );
+    expect(r).toMatchObject({ code: 3, stdout: '' });
+    expect(r.stderr).toBe(
+      `tlsecho: ${key} is encrypted and no passphrase was given\nhint: pass --upstream-key-passphrase-file FILE\n`,
+    );
+    const garbage = join(dir, 'garbage.key');
+    await writeFile(garbage, 'garbage\n');
+    const wrong = await runCli(
+      ['proxy', '127.0.0.1:1', '-l', '0', '--insecure', '--upstream-cert', cert, '--upstream-key', garbage],
+      { cwd: dir, killAfterMs: 10_000 },
+    );
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toMatch(/^tlsecho: \S+garbage\.key is not a client key \(--upstream-key\): /);
+  });
 });

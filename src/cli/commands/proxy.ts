@@ -134,6 +134,11 @@ export function toProxyOptions(argv: ProxyArgs): ProxyOptions {
         certFile: argv['upstream-cert'],
         keyFile: argv['upstream-key'],
         keyPassphraseFile: argv['upstream-key-passphrase-file'],
+        flagNames: {
+          cert: '--upstream-cert',
+          key: '--upstream-key',
+          keyPassphraseFile: '--upstream-key-passphrase-file',
+        },
         minTls: argv['min-tls'],
         alpn: argv.alpn,
       },
