@@ -5,7 +5,7 @@ import { allCommands } from './commands/index.js';
 import { answerCompletion, COMPLETION_HELP } from './completion.js';
 import { loadHelpLayout, mayPrintHelp } from './help-layout.js';
 import { renderHelpOnlyWhenShown } from './lazy-help.js';
-import { withGlobalOptions } from './option-groups.js';
+import { checkPathFlag, withGlobalOptions } from './option-groups.js';
 import { withTerminalCapabilities } from './terminal-capabilities.js';
 import { describeUsageFailure } from './usage-errors.js';
 import { VERSION } from './version.js';
@@ -87,13 +87,24 @@ const TOP_LEVEL_EXAMPLES: [string, string][] = [
 function checkFlagValues(parser: Argv): void {
   const declare = parser.option.bind(parser) as (key: string, options?: Options) => Argv;
   const option = (key: string | Record<string, Options>, options?: Options): Argv => {
-    if (typeof key !== 'string' || options === undefined || takesList(options)) {
+    if (typeof key !== 'string' || options === undefined) {
       return (declare as (key: unknown, options?: Options) => Argv)(key, options);
     }
     const coerce = options.coerce as ((value: unknown) => unknown) | undefined;
+    if (takesList(options)) {
+      if (options.type === 'boolean' || options.type === 'count') return declare(key, options);
+      return declare(key, {
+        ...options,
+        coerce: (value: unknown) => {
+          checkPathFlag(key, value);
+          return coerce ? coerce(value) : value;
+        },
+      });
+    }
     return declare(key, {
       ...options,
       coerce: (value: unknown) => {
+        checkPathFlag(key, value);
         if (Array.isArray(value)) {
           const shown = value.map((item) => `'${shorten(String(item))}'`).join(', ');
           throw new UsageError(`--${key} was given ${value.length} times (${shown}): pass it once`);

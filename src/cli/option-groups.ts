@@ -175,6 +175,38 @@ export function wholeNumberOption(flag: string, minimum: number, maximum = Numbe
   };
 }
 
+// The flags that name a file or a folder. An empty one (an unset shell variable, say) read as the current
+// folder: `--cert ''` failed with "cannot read certificate : no such file", `--ca ''` and `--record ''` with
+// the working folder "is a directory", and `gencert --out ''` wrote into the working folder.
+const PATH_FLAGS: Readonly<Record<string, 'file' | 'folder'>> = {
+  cert: 'file',
+  key: 'file',
+  'key-passphrase-file': 'file',
+  ca: 'file',
+  'client-ca': 'file',
+  'ca-chain': 'file',
+  'ca-cert': 'file',
+  'ca-key': 'file',
+  'upstream-cert': 'file',
+  'upstream-key': 'file',
+  'upstream-key-passphrase-file': 'file',
+  file: 'file',
+  record: 'file',
+  issuer: 'folder',
+  out: 'folder',
+};
+
+/** Refuses an empty value for a flag that names a file or a folder (see PATH_FLAGS). */
+export function checkPathFlag(flag: string, value: unknown): void {
+  const kind = PATH_FLAGS[flag];
+  if (kind === undefined) return;
+  for (const item of Array.isArray(value) ? value : [value]) {
+    if (item === '') {
+      throw new UsageError(`invalid --${flag} '${item}': expected a ${kind} name`);
+    }
+  }
+}
+
 /** The TLS flags a client takes, in the order a conflict names them. */
 export const CLIENT_TLS_FLAGS = [
   'ca',

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
@@ -214,5 +214,21 @@ describe('an encrypted client key without its passphrase', () => {
     );
     expect(wrong.code).toBe(3);
     expect(wrong.stderr).toMatch(/^tlsecho: \S+garbage\.key is not a client key \(--upstream-key\): /);
+  });
+});
+
+describe('an empty file or folder name', () => {
+  test.each([
+    ['serve --cert', ['serve', '--port', '0', '--cert', '', '--key', 'server.key'], '--cert', 'file'],
+    ['send --ca', ['send', '127.0.0.1:1', '--ca', '', 'hi'], '--ca', 'file'],
+    ['send -f', ['send', '127.0.0.1:1', '--insecure', '-f', ''], '--file', 'file'],
+    ['connect --record', ['connect', '127.0.0.1:1', '--insecure', '--record', ''], '--record', 'file'],
+    ['gencert --out', ['gencert', '--yes', '--out', ''], '--out', 'folder'],
+  ])('%s is refused, not read as the working folder', async (_name, args, flag, kind) => {
+    const cwd = await makeTempDir();
+    const r = await runCli(args, { cwd, input: '', killAfterMs: 10_000 });
+    expectUsageError(r, new RegExp(`^tlsecho: invalid ${flag} '': expected a ${kind} name$`));
+    // gencert --out '' wrote server.crt and server.key into the working folder.
+    expect(await readdir(cwd)).toEqual([]);
   });
 });
