@@ -232,3 +232,8 @@ describe('an empty file or folder name', () => {
     expect(await readdir(cwd)).toEqual([]);
   });
 });
+
+test('a target whose host name holds a space is a usage error, not a DNS failure', async () => {
+  const r = await runCli(['send', 'local host:7000', '--insecure', 'hi']);
+  expectUsageError(r, /^tlsecho: invalid target 'local host:7000': a host name holds no spaces$/);
+});
