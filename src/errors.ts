@@ -32,6 +32,25 @@ export class UsageError extends TlsechoError {
   }
 }
 
+/**
+ * A value that does not parse (`invalid duration '-5': …`), raised by a parser that does not know which flag
+ * the value came from. The command line re-raises it naming the flag (`invalid --idle-timeout '-5': …`).
+ */
+export class InvalidValueError extends UsageError {
+  constructor(
+    readonly value: string,
+    readonly reason: string,
+    what: string,
+  ) {
+    super(`invalid ${what} '${value}': ${reason}`);
+  }
+
+  /** The same error, naming the flag instead of the kind of value. */
+  forFlag(flag: string): UsageError {
+    return new UsageError(`invalid ${flag} '${this.value}': ${this.reason}`, { cause: this });
+  }
+}
+
 /** A file that cannot be read, written, or would be overwritten. */
 export class FileError extends TlsechoError {
   constructor(message: string, options?: TlsechoErrorOptions & { code?: string }) {

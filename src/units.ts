@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { InvalidValueError } from './errors.js';
 
 // Durations: `500ms`, `10s`, `2m`, `1h`; a bare number means seconds (as in `timeout(1)`).
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -14,21 +14,23 @@ const MAX_DURATION_MS = 2 ** 31 - 1;
 export function parseDuration(value: string | number, what = 'duration'): number {
   let ms: number;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new UsageError(`invalid ${what} '${value}'`);
+    if (!Number.isFinite(value) || value < 0) {
+      throw new InvalidValueError(String(value), 'expected a duration of zero or more', what);
+    }
     ms = Math.round(value * 1000);
   } else {
     const match = DURATION_PATTERN.exec(value.trim());
     if (!match) {
-      throw new UsageError(
-        `invalid ${what} '${value}': use a number with ms, s, m or h (e.g. 500ms, 10s, 2m)`,
-      );
+      throw new InvalidValueError(value, 'use a number with ms, s, m or h (e.g. 500ms, 10s, 2m)', what);
     }
     const unit = (match[2] ?? 's').toLowerCase();
     ms = Math.round(Number(match[1]) * DURATION_UNITS_MS[unit]!);
   }
   if (ms > MAX_DURATION_MS) {
-    throw new UsageError(
-      `invalid ${what} '${value}': the longest is ${formatDuration(MAX_DURATION_MS)} (about 24.8 days)`,
+    throw new InvalidValueError(
+      String(value),
+      `the longest is ${formatDuration(MAX_DURATION_MS)} (about 24.8 days)`,
+      what,
     );
   }
   return ms;
@@ -52,19 +54,18 @@ const SIZE_PATTERN = /^(\d+(?:\.\d+)?)\s*([a-z]+)?$/i;
 /** Parses a size into bytes. Throws UsageError naming the value on anything else. */
 export function parseSize(value: string | number, what = 'size'): number {
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) throw new UsageError(`invalid ${what} '${value}'`);
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new InvalidValueError(String(value), 'expected a whole number of bytes', what);
+    }
     return value;
   }
   const match = SIZE_PATTERN.exec(value.trim());
   const multiplier = match ? SIZE_UNITS[(match[2] ?? 'b').toLowerCase()] : undefined;
   if (!match || multiplier === undefined) {
-    throw new UsageError(
-      `invalid ${what} '${value}': use a number of bytes or a unit (e.g. 512, 64KiB, 8MiB)`,
-    );
+    throw new InvalidValueError(value, 'use a number of bytes or a unit (e.g. 512, 64KiB, 8MiB)', what);
   }
   const bytes = Number(match[1]) * multiplier;
-  if (!Number.isInteger(bytes))
-    throw new UsageError(`invalid ${what} '${value}': not a whole number of bytes`);
+  if (!Number.isInteger(bytes)) throw new InvalidValueError(value, 'not a whole number of bytes', what);
   return bytes;
 }
 

@@ -93,7 +93,13 @@ export async function loadCertificateBundle(
  */
 export async function loadPrivateKey(
   path: string,
-  options: { passphrase?: string; what?: string; label?: string } = {},
+  options: {
+    passphrase?: string;
+    what?: string;
+    label?: string;
+    /** What to suggest for an encrypted key when no passphrase was given (default: decrypting it). */
+    encryptedHint?: string;
+  } = {},
 ): Promise<LoadedPrivateKey> {
   const what = options.what ?? 'private key';
   const label = options.label ?? path;
@@ -111,7 +117,7 @@ export async function loadPrivateKey(
   if (encrypted && options.passphrase === undefined) {
     throw new FileError(`${label} is encrypted and no passphrase was given`, {
       code: 'ERR_KEY_ENCRYPTED',
-      hint: 'decrypt it with: openssl pkey -in KEY -out KEY.plain',
+      hint: options.encryptedHint ?? 'decrypt it with: openssl pkey -in KEY -out KEY.plain',
     });
   }
   try {

@@ -1,11 +1,11 @@
-import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
-import { UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
+import yargs, { type Argv, type MiddlewareFunction, type Options } from 'yargs';
+import { InvalidValueError, UsageError, isTlsechoError, type TlsechoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { allCommands } from './commands/index.js';
 import { answerCompletion, COMPLETION_HELP } from './completion.js';
 import { loadHelpLayout, mayPrintHelp } from './help-layout.js';
 import { renderHelpOnlyWhenShown } from './lazy-help.js';
-import { withGlobalOptions } from './option-groups.js';
+import { checkPathFlag, withGlobalOptions } from './option-groups.js';
 import { withTerminalCapabilities } from './terminal-capabilities.js';
 import { describeUsageFailure } from './usage-errors.js';
 import { VERSION } from './version.js';
@@ -17,6 +17,7 @@ export { VERSION } from './version.js';
 export function buildParser(argv: string[], io: Io, commands = allCommands(io)): Argv {
   const parser: Argv = yargs(argv);
   layOutExamples(parser);
+  checkFlagValues(parser);
   withGlobalOptions(parser)
     .scriptName('tlsecho')
     .usage(
@@ -73,6 +74,72 @@ const TOP_LEVEL_EXAMPLES: [string, string][] = [
   ['$0 send localhost:7000 --ca certs/ca.crt hello', 'send one message, print the reply'],
   ['$0 connect localhost:7000 --ca certs/ca.crt', 'an interactive session'],
 ];
+
+/**
+ * yargs turns a flag that takes one value into a list when it is given twice (`--cert a --cert b`), and the
+ * list then reached code expecting a string: "internal error: The "path" argument must be of type string",
+ * or a message about `value.trim`. Every option declared with one value refuses a second one here, in the
+ * flag's own words, before its own `coerce` runs; repeatable options are declared as arrays and keep
+ * collecting. Likewise yargs reads a number flag that is not a number (`--port abc`) as NaN, which then
+ * showed up as `--port says NaN`: it is refused here too. Builders call `.option()` on this same parser, so
+ * wrapping it covers every command.
+ */
+function checkFlagValues(parser: Argv): void {
+  const declare = parser.option.bind(parser) as (key: string, options?: Options) => Argv;
+  const option = (key: string | Record<string, Options>, options?: Options): Argv => {
+    if (typeof key !== 'string' || options === undefined) {
+      return (declare as (key: unknown, options?: Options) => Argv)(key, options);
+    }
+    const coerce = options.coerce as ((value: unknown) => unknown) | undefined;
+    if (takesList(options)) {
+      if (options.type === 'boolean' || options.type === 'count') return declare(key, options);
+      return declare(key, {
+        ...options,
+        coerce: (value: unknown) => {
+          checkPathFlag(key, value);
+          return coerce ? coerce(value) : value;
+        },
+      });
+    }
+    return declare(key, {
+      ...options,
+      coerce: (value: unknown) => {
+        checkPathFlag(key, value);
+        if (Array.isArray(value)) {
+          const shown = value.map((item) => `'${shorten(String(item))}'`).join(', ');
+          throw new UsageError(`--${key} was given ${value.length} times (${shown}): pass it once`);
+        }
+        if (options.type === 'number' && Number.isNaN(value)) {
+          throw new UsageError(`invalid --${key}: expected a number`);
+        }
+        if (!coerce) return value;
+        try {
+          return coerce(value);
+        } catch (error) {
+          // A shared parser (a duration, a size) names the kind of value; the user typed a flag.
+          throw error instanceof InvalidValueError ? error.forFlag(`--${key}`) : error;
+        }
+      },
+    });
+  };
+  parser.option = option as Argv['option'];
+}
+
+function takesList(options: Options): boolean {
+  return (
+    options.array === true ||
+    options.type === 'array' ||
+    options.type === 'boolean' ||
+    options.type === 'count'
+  );
+}
+
+// Enough of a value to recognise it in a one-line message.
+const SHOWN_VALUE_CHARS = 40;
+
+function shorten(text: string): string {
+  return text.length > SHOWN_VALUE_CHARS ? `${text.slice(0, SHOWN_VALUE_CHARS)}…` : text;
+}
 
 function terminalColumns(io: Io): number | undefined {
   const columns = (io.stdout as { columns?: number }).columns;

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
+import { InvalidValueError, UsageError } from '../errors.js';
 import { parsePacketMode } from '../codec/limits.js';
-import { checkCertKeyPair, parseMinTls } from '../tls/options.js';
+import { checkCertKeyPair, parseAlpn, parseMinTls } from '../tls/options.js';
 import { parseDuration, parseSize } from '../units.js';
 
 // Shared flag groups: each command composes the ones it needs, so a flag means the same everywhere.
@@ -42,8 +43,19 @@ export function withFramingOptions<T>(y: Argv<T>) {
       describe:
         'largest frame accepted or sent (default: 255 for packet 1, 65535 for packet 2, 8MiB otherwise)',
       group: FRAMING_GROUP,
-      coerce: (value: string) => parseSize(value, '--max-frame'),
+      coerce: parseMaxFrame,
     });
+}
+
+/**
+ * `--max-frame`: a size of at least one byte. At 0 every message but an empty one is refused, which only
+ * showed later as `cannot send a 2-byte message: the maximum frame is 0 bytes` (exit 7) or, on a server,
+ * as every client's frames failing.
+ */
+function parseMaxFrame(value: string): number {
+  const bytes = parseSize(value, '--max-frame');
+  if (bytes < 1) throw new UsageError(`invalid --max-frame '${value}': expected at least 1 byte`);
+  return bytes;
 }
 
 /** Options both sides of a connection share: `--min-tls` and `--alpn`. */
@@ -62,6 +74,7 @@ export function withTlsPolicyOptions<T>(y: Argv<T>) {
       array: true,
       describe: 'ALPN protocol name(s) to offer or accept (repeatable)',
       group: TLS_GROUP,
+      coerce: parseAlpn,
     });
 }
 
@@ -123,15 +136,75 @@ export function withJsonOption<T>(y: Argv<T>) {
   });
 }
 
-/** A duration flag (`500ms`, `10s`, `2m`; bare numbers are seconds), parsed to milliseconds. */
-export function durationOption(describe: string, defaultValue?: string, group?: string) {
+/**
+ * A duration flag (`500ms`, `10s`, `2m`; bare numbers are seconds), parsed to milliseconds. `nonZero` refuses
+ * 0 for a limit that would otherwise fail everything at once (a 0 s handshake timeout) or that the server
+ * refuses later in its own option names (`invalid idleTimeoutMs 0`).
+ */
+export function durationOption(
+  describe: string,
+  defaultValue?: string,
+  group?: string,
+  limits: { nonZero?: boolean } = {},
+) {
   return {
     type: 'string' as const,
     describe,
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
     ...(group === undefined ? {} : { group }),
-    coerce: (value: string) => parseDuration(value),
+    coerce: (value: string) => {
+      const ms = parseDuration(value);
+      if (limits.nonZero && ms === 0) {
+        throw new InvalidValueError(value, 'expected more than zero (e.g. 500ms, 10s)', 'duration');
+      }
+      return ms;
+    },
   };
+}
+
+/** A `coerce` for a whole-number flag from `minimum` to `maximum`, naming the flag when the value is not one. */
+export function wholeNumberOption(flag: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) {
+  return (value: string | number) => {
+    // Digits only: Number() reads '' as 0 (a random port), '1e3' as 1000 and '0x10' as 16.
+    const number = /^\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
+    if (!Number.isInteger(number) || number < minimum || number > maximum) {
+      const range = maximum === Number.MAX_SAFE_INTEGER ? `at least ${minimum}` : `${minimum} to ${maximum}`;
+      throw new UsageError(`invalid ${flag} '${value}': expected a whole number, ${range}`);
+    }
+    return number;
+  };
+}
+
+// The flags that name a file or a folder. An empty one (an unset shell variable, say) read as the current
+// folder: `--cert ''` failed with "cannot read certificate : no such file", `--ca ''` and `--record ''` with
+// the working folder "is a directory", and `gencert --out ''` wrote into the working folder.
+const PATH_FLAGS: Readonly<Record<string, 'file' | 'folder'>> = {
+  cert: 'file',
+  key: 'file',
+  'key-passphrase-file': 'file',
+  ca: 'file',
+  'client-ca': 'file',
+  'ca-chain': 'file',
+  'ca-cert': 'file',
+  'ca-key': 'file',
+  'upstream-cert': 'file',
+  'upstream-key': 'file',
+  'upstream-key-passphrase-file': 'file',
+  file: 'file',
+  record: 'file',
+  issuer: 'folder',
+  out: 'folder',
+};
+
+/** Refuses an empty value for a flag that names a file or a folder (see PATH_FLAGS). */
+export function checkPathFlag(flag: string, value: unknown): void {
+  const kind = PATH_FLAGS[flag];
+  if (kind === undefined) return;
+  for (const item of Array.isArray(value) ? value : [value]) {
+    if (item === '') {
+      throw new UsageError(`invalid --${flag} '${item}': expected a ${kind} name`);
+    }
+  }
 }
 
 /** The TLS flags a client takes, in the order a conflict names them. */

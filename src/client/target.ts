@@ -38,6 +38,8 @@ export function parseTarget(text: string | undefined, port?: number): Target {
     portText = colon === -1 ? undefined : given.slice(colon + 1);
   }
   if (host === '') host = DEFAULT_HOST;
+  // No DNS name or address holds white space; looking one up only ended in "cannot resolve" (exit 4).
+  if (/\s/.test(host)) throw new UsageError(`invalid target '${given}': a host name holds no spaces`);
   if (portText !== undefined) {
     const fromTarget = parsePort(portText, given);
     if (port !== undefined && port !== fromTarget) {

@@ -19,7 +19,21 @@ export interface ClientTlsFlags {
   /** Already checked by `parseCiphers`. */
   ciphers?: string;
   alpn?: string[];
+  /** The flags the files came from, for messages (default --cert, --key, --key-passphrase-file). */
+  flagNames?: ClientTlsFlagNames;
 }
+
+export interface ClientTlsFlagNames {
+  cert: string;
+  key: string;
+  keyPassphraseFile: string;
+}
+
+const CLIENT_FLAG_NAMES: ClientTlsFlagNames = {
+  cert: '--cert',
+  key: '--key',
+  keyPassphraseFile: '--key-passphrase-file',
+};
 
 /**
  * Reads the files named by the flags (relative to `cwd`) into PEM texts, checking each one on the way so that
@@ -52,9 +66,14 @@ export async function loadClientTlsSettings(flags: ClientTlsFlags, cwd: string):
         : await readPassphrase(resolve(cwd, flags.keyPassphraseFile));
     const certPath = resolve(cwd, flags.certFile);
     const keyPath = resolve(cwd, flags.keyFile);
+    const names = flags.flagNames ?? CLIENT_FLAG_NAMES;
     const [chain, key] = await Promise.all([
-      inspect.loadCertificateBundle(certPath, 'client certificate (--cert)'),
-      inspect.loadPrivateKey(keyPath, { passphrase, what: 'client key (--key)' }),
+      inspect.loadCertificateBundle(certPath, `client certificate (${names.cert})`),
+      inspect.loadPrivateKey(keyPath, {
+        passphrase,
+        what: `client key (${names.key})`,
+        encryptedHint: `pass ${names.keyPassphraseFile} FILE`,
+      }),
     ]);
     const leaf = chain[0]!;
     if (!inspect.keyMatchesCertificate(leaf.pem, key.key)) {

@@ -23,6 +23,25 @@ export function parseMinTls(value: string | number): MinTlsVersion {
   throw new UsageError(`invalid TLS version '${value}': use 1.2 or 1.3 (older versions are not offered)`);
 }
 
+// RFC 7301 section 3.1: a protocol name is 1 to 255 bytes. Node hands an empty one to OpenSSL, which
+// aborts the whole process (a native assertion, exit 134) the moment the connection is set up.
+const MAX_ALPN_NAME_BYTES = 255;
+
+/** Checks `--alpn` names: each one 1 to 255 bytes (RFC 7301). Throws UsageError naming the bad one. */
+export function parseAlpn(values: readonly (string | number)[]): string[] {
+  return values.map((value) => {
+    const name = String(value);
+    const bytes = Buffer.byteLength(name);
+    if (bytes === 0 || bytes > MAX_ALPN_NAME_BYTES) {
+      const shown = bytes > 40 ? `${name.slice(0, 40)}…` : name;
+      throw new UsageError(
+        `invalid --alpn '${shown}': a protocol name is 1 to ${MAX_ALPN_NAME_BYTES} bytes (e.g. h2, http/1.1)`,
+      );
+    }
+    return name;
+  });
+}
+
 /** How the caller calls a certificate and its key: flags on the command line, option names in the library. */
 export interface CertKeyNames {
   cert: string;

@@ -440,7 +440,7 @@ describe('connect flags → options', () => {
     [['h:1', '--output', 'yaml'], "invalid --output 'yaml': expected text, hex, base64, json, raw"],
     [['h:1', '--cert', 'c.crt'], /--cert and --key go together/],
     [['h:1', '--whole', '--raw-in'], /whole.*raw-in/],
-    [['h:1', '--linger', 'soon'], /invalid duration 'soon'/],
+    [['h:1', '--linger', 'soon'], /invalid --linger 'soon'/],
     [['h:1', '--format', 'etf', '--raw-in'], /--format etf and --raw-in cannot go together/],
     [['h:1', '--reconnect', '--reconnect-max', '-1'], /invalid --reconnect-max '-1'/],
     [['h:1', '--reconnect', '--reconnect-max', '2.5'], /invalid --reconnect-max '2.5'/],

@@ -196,7 +196,7 @@ describe('usage errors: exit 2, one line and a hint', () => {
     ],
     [
       ['send', '--timeout', '3000000s', '127.0.0.1:1', 'hi'],
-      "tlsecho: invalid duration '3000000s': the longest is 596h31m24s (about 24.8 days)",
+      "tlsecho: invalid --timeout '3000000s': the longest is 596h31m24s (about 24.8 days)",
       "hint: see 'tlsecho send --help'",
     ],
     [['send'], 'tlsecho: send needs a target: HOST:PORT', "hint: see 'tlsecho send --help'"],

@@ -91,6 +91,7 @@ export function withClientConnectionOptions<T>(y: Argv<T>) {
         'give up connecting (TCP and TLS handshake) after this long',
         `${DEFAULT_CONNECT_TIMEOUT_MS / 1000}s`,
         CONNECTION_GROUP,
+        { nonZero: true },
       ),
     })
     .option('proxy-header', {

@@ -22,6 +22,7 @@ import {
   withJsonOption,
   withServerTrustOptions,
   withTlsPolicyOptions,
+  wholeNumberOption,
 } from '../option-groups.js';
 
 const LISTEN_GROUP = 'Listening (clients connect here):';
@@ -133,6 +134,11 @@ export function toProxyOptions(argv: ProxyArgs): ProxyOptions {
         certFile: argv['upstream-cert'],
         keyFile: argv['upstream-key'],
         keyPassphraseFile: argv['upstream-key-passphrase-file'],
+        flagNames: {
+          cert: '--upstream-cert',
+          key: '--upstream-key',
+          keyPassphraseFile: '--upstream-key-passphrase-file',
+        },
         minTls: argv['min-tls'],
         alpn: argv.alpn,
       },
@@ -212,6 +218,7 @@ function proxyBuilder(y: Argv) {
         'give up connecting to the server (TCP and TLS handshake) after this long; the client is then closed',
         `${DEFAULT_CONNECT_TIMEOUT_MS / 1000}s`,
         UPSTREAM_GROUP,
+        { nonZero: true },
       ),
     })
     .option('max-connections', {
@@ -219,6 +226,7 @@ function proxyBuilder(y: Argv) {
       default: SERVER_DEFAULTS.maxConnections,
       describe: 'client connections open at most; more are refused at once',
       group: LIMITS_GROUP,
+      coerce: wholeNumberOption('--max-connections', 1),
     })
     .option(
       'idle-timeout',
@@ -226,6 +234,7 @@ function proxyBuilder(y: Argv) {
         'close a client connection after this long without a frame either way',
         '5m',
         LIMITS_GROUP,
+        { nonZero: true },
       ),
     )
     .option(

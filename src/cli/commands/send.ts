@@ -116,6 +116,7 @@ export const sendCommand = (io: Io): CommandModule<object, SendArgs> => ({
           'give up on the whole exchange after this long (exit 6)',
           `${DEFAULT_SEND_TIMEOUT_MS / 1000}s`,
           'Connection:',
+          { nonZero: true },
         ),
       })
       .conflicts('expect', 'expect-echo')

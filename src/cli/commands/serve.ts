@@ -23,6 +23,7 @@ import {
 import {
   certKeyPairRule,
   durationOption,
+  wholeNumberOption,
   OUTPUT_GROUP,
   TLS_GROUP,
   withFramingOptions,
@@ -98,15 +99,15 @@ export function toServeOptions(argv: ServeArgs): ServeOptions {
   };
 }
 
-function integerOption(flag: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) {
-  return (value: string | number) => {
-    const number = Number(value);
-    if (!Number.isInteger(number) || number < minimum || number > maximum) {
-      const range = maximum === Number.MAX_SAFE_INTEGER ? `at least ${minimum}` : `${minimum} to ${maximum}`;
-      throw new UsageError(`invalid ${flag} '${value}': expected a whole number, ${range}`);
-    }
-    return number;
-  };
+// Node listens on every interface when the host is empty: an empty --host (an unset shell variable, say)
+// must not quietly turn a loopback server into a public one.
+function parseListenHost(value: string): string {
+  if (value.trim() === '') {
+    throw new UsageError(
+      "invalid --host '': name the address to listen on (127.0.0.1, or 0.0.0.0 or :: for every interface)",
+    );
+  }
+  return value;
 }
 
 function serveBuilder(y: Argv) {
@@ -116,13 +117,14 @@ function serveBuilder(y: Argv) {
       // No yargs default: with a socket from systemd an explicit --host is an error, the default is not.
       defaultDescription: JSON.stringify(SERVER_DEFAULTS.host),
       describe: 'address to listen on (0.0.0.0 or :: for every interface)',
+      coerce: parseListenHost,
     })
     .option('port', {
       alias: 'p',
       type: 'string',
       defaultDescription: JSON.stringify(String(SERVER_DEFAULTS.port)),
       describe: 'port to listen on; 0 picks a free one (the "listening on" line names it)',
-      coerce: integerOption('--port', 0, 65535),
+      coerce: wholeNumberOption('--port', 0, 65535),
     })
     .option('cert', {
       type: 'string',
@@ -178,11 +180,13 @@ function serveBuilder(y: Argv) {
       default: String(SERVER_DEFAULTS.maxConnections),
       describe: 'open connections at most; more are refused at once',
       group: LIMITS_GROUP,
-      coerce: integerOption('--max-connections', 1),
+      coerce: wholeNumberOption('--max-connections', 1),
     })
     .option(
       'handshake-timeout',
-      durationOption('time a client has to complete the TLS handshake', '10s', LIMITS_GROUP),
+      durationOption('time a client has to complete the TLS handshake', '10s', LIMITS_GROUP, {
+        nonZero: true,
+      }),
     )
     .option(
       'idle-timeout',
@@ -190,6 +194,7 @@ function serveBuilder(y: Argv) {
         'close a connection after this long without a complete message or reply (a frame trickling in does not count)',
         '5m',
         LIMITS_GROUP,
+        { nonZero: true },
       ),
     )
     .option(
@@ -204,7 +209,7 @@ function serveBuilder(y: Argv) {
       type: 'string',
       describe: 'exit (0) after this many connections have been served',
       group: LIMITS_GROUP,
-      coerce: integerOption('--max-accepts', 1),
+      coerce: wholeNumberOption('--max-accepts', 1),
     })
     .option('workers', {
       type: 'string',
