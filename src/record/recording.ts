@@ -89,12 +89,15 @@ export class Recorder {
 export interface Recording {
   header: RecordingHeader;
   connections: Array<{ conn: number; frames: RecordedFrame[] }>;
+  /** The line number of a last line cut short and skipped (the recorder was stopped while writing it). */
+  cutShortLine?: number;
 }
 
 /**
  * Reads a recording written by `Recorder`. A line that is not a frame is a UsageError naming the file and
  * the line, so a wrong file fails before anything is sent. A last line cut short (the recorder was killed while
- * writing it) is skipped: every whole line before it is a frame that was relayed.
+ * writing it) is skipped, and its number returned as `cutShortLine` for the caller to say so: every whole line
+ * before it is a frame that was relayed.
  */
 export function readRecording(path: string, text?: string): Recording {
   let content: string;
@@ -108,19 +111,24 @@ export function readRecording(path: string, text?: string): Recording {
   const unfinished = content.endsWith('\n') ? undefined : complete.length - 1;
   const header = parseHeader(path, complete[0]);
   const byConn = new Map<number, RecordedFrame[]>();
+  let cutShortLine: number | undefined;
   for (let index = 1; index < complete.length; index++) {
     const line = complete[index]!;
     if (line.trim() === '') continue;
     const frame = parseFrame(line);
     if (frame === undefined) {
-      if (index === unfinished) break;
+      if (index === unfinished) {
+        cutShortLine = index + 1;
+        break;
+      }
       throw new UsageError(`${path} line ${index + 1} is not a recorded frame: ${line.slice(0, 60)}`);
     }
     let frames = byConn.get(frame.conn);
     if (frames === undefined) byConn.set(frame.conn, (frames = []));
     frames.push(frame);
   }
-  return { header, connections: [...byConn].map(([conn, frames]) => ({ conn, frames })) };
+  const connections = [...byConn].map(([conn, frames]) => ({ conn, frames }));
+  return cutShortLine === undefined ? { header, connections } : { header, connections, cutShortLine };
 }
 
 function parseHeader(path: string, line: string | undefined): RecordingHeader {
@@ -144,6 +152,9 @@ function parseHeader(path: string, line: string | undefined): RecordingHeader {
   return header as RecordingHeader;
 }
 
+// Standard base64 with its padding, as Recorder writes it.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 function parseFrame(line: string): RecordedFrame | undefined {
   let value: unknown;
   try {
@@ -155,5 +166,7 @@ function parseFrame(line: string): RecordedFrame | undefined {
   if (!Number.isSafeInteger(conn) || (dir !== 'c2s' && dir !== 's2c') || typeof data !== 'string') {
     return undefined;
   }
+  // Buffer.from skips what is not base64 and would replay other bytes than were recorded.
+  if (!BASE64.test(data)) return undefined;
   return { conn: conn as number, dir, t: typeof t === 'number' ? t : 0, data: Buffer.from(data, 'base64') };
 }

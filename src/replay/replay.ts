@@ -72,6 +72,12 @@ export async function replay(options: ReplayOptions, io: Io): Promise<ReplayResu
     level: options.verbose ? 'verbose' : 'info',
   });
   const recording = readRecording(resolve(io.cwd, options.file));
+  if (recording.cutShortLine !== undefined) {
+    log.warn(
+      `${options.file} line ${recording.cutShortLine} is cut short (the recorder stopped while writing it): replaying the frames before it`,
+      { event: 'cut-short', line: recording.cutShortLine },
+    );
+  }
   const packet = options.packet ?? recording.header.packet;
   const connection: ClientConnectionOptions = {
     ...options,

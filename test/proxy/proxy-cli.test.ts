@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../helpers/run-cli.js';
@@ -229,6 +229,47 @@ describe('tlsecho replay', () => {
       expect.objectContaining({ conn: 2, ok: false, sent: 1, expected: 1, received: 1, matched: 0 }),
     ]);
     expect(report.connections[0]!.mismatches).toHaveLength(2);
+  });
+
+  test('a last line cut short (the recorder killed mid-write) is skipped, and said to be', async () => {
+    const { server, file } = await record();
+    const text = await readFile(file, 'utf8');
+    // The last frame line loses its end, as when the recorder is killed while writing it.
+    const cut = text.slice(0, text.trimEnd().lastIndexOf('"data"') + 10);
+    await writeFile(file, cut);
+    const lineNumber = cut.split('\n').length;
+    const r = await runCli(['replay', file, `localhost:${server.port}`, '--ca', pki.caFile]);
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `tlsecho: warning: ${file} line ${lineNumber} is cut short (the recorder stopped while writing it): replaying the frames before it`,
+    );
+  });
+
+  test('a frame whose data is not base64 is refused before anything is sent, not replayed as other bytes', async () => {
+    const { server, file } = await record();
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    lines[1] = lines[1]!.replace(/"data":"[^"]*"/, '"data":"!!!"');
+    await writeFile(file, lines.join('\n'));
+    const accepted = () => server.stderr().match(/\] accepted /g)?.length ?? 0;
+    const before = accepted();
+    const r = await runCli(['replay', file, `localhost:${server.port}`, '--ca', pki.caFile]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `tlsecho: ${file} line 2 is not a recorded frame: ${lines[1]!.slice(0, 60)}`,
+    );
+    expect(accepted()).toBe(before);
+  });
+
+  test.each([
+    [['', 'localhost:7000'], "tlsecho: invalid recording '': expected a file name"],
+    [
+      ['x.jsonl', 'localhost:7000', '--timeout', '0'],
+      "tlsecho: invalid --timeout '0': expected more than zero (e.g. 500ms, 10s)",
+    ],
+  ])('replay %j is a usage error (exit 2)', async (args, line) => {
+    const r = await runCli(['replay', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(line);
   });
 
   test('exits 6 when a recorded reply does not come within --timeout', async () => {

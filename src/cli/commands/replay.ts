@@ -1,13 +1,14 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_SEND_TIMEOUT_MS, MESSAGE_FORMATS, type MessageFormat } from '../../client/defaults.js';
 import { parsePacketMode } from '../../codec/limits.js';
+import { UsageError } from '../../errors.js';
 import type { Io } from '../../io.js';
 import type { ReplayOptions } from '../../replay/replay.js';
 import { durationOption, FRAMING_GROUP, OUTPUT_GROUP, withJsonOption } from '../option-groups.js';
 import { toClientConnectionOptions, withClientConnectionOptions, type ClientArgs } from './client-flags.js';
 
 export interface ReplayArgs extends ClientArgs {
-  file?: string;
+  recording?: string;
   timeout?: number;
   format?: MessageFormat;
   json?: boolean;
@@ -19,7 +20,7 @@ export function toReplayOptions(argv: ReplayArgs): ReplayOptions {
   const connection = toClientConnectionOptions({ ...argv, packet: argv.packet ?? 4 });
   return {
     ...connection,
-    file: argv.file ?? '',
+    file: argv.recording ?? '',
     packet: argv.packet,
     maxFrame: argv.packet === undefined ? undefined : connection.maxFrame,
     timeoutMs: argv.timeout ?? DEFAULT_SEND_TIMEOUT_MS,
@@ -31,13 +32,13 @@ export function toReplayOptions(argv: ReplayArgs): ReplayOptions {
 }
 
 export const replayCommand = (io: Io): CommandModule<object, ReplayArgs> => ({
-  command: 'replay <file> <target>',
+  command: 'replay <recording> <target>',
   describe: 'play a recording against a server and check that its replies are the recorded ones',
   builder: (y) =>
     withJsonOption(
       withClientConnectionOptions(
         y
-          .positional('file', {
+          .positional('recording', {
             type: 'string',
             describe: 'a recording made with tlsecho proxy --record or connect --record',
           })
@@ -56,6 +57,7 @@ export const replayCommand = (io: Io): CommandModule<object, ReplayArgs> => ({
           'how long to wait for each recorded reply before giving up (exit 6)',
           `${DEFAULT_SEND_TIMEOUT_MS / 1000}s`,
           'Connection:',
+          { nonZero: true },
         ),
       })
       .option('format', {
@@ -83,6 +85,8 @@ export const replayCommand = (io: Io): CommandModule<object, ReplayArgs> => ({
       )
       .example('$0 replay session.jsonl staging:7000 --json', 'a JSON report per connection'),
   handler: async (argv) => {
+    // '' would be read as the working folder.
+    if (argv.recording === '') throw new UsageError("invalid recording '': expected a file name");
     // Loaded here, not at start-up: each command loads only its own code (see commands/index.ts).
     const { replay } = await import('../../replay/replay.js');
     await replay(toReplayOptions(argv), io);
