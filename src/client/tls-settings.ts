@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { readPassphraseFile } from '../certs/passphrase.js';
 import { FileError } from '../errors.js';
 import type { ClientTlsSettings, MinTlsVersion } from '../tls/options.js';
 import type { Logger } from '../log/logger.js';
@@ -63,7 +63,7 @@ export async function loadClientTlsSettings(flags: ClientTlsFlags, cwd: string):
     const passphrase =
       flags.keyPassphraseFile === undefined
         ? undefined
-        : await readPassphrase(resolve(cwd, flags.keyPassphraseFile));
+        : await readPassphraseFile(resolve(cwd, flags.keyPassphraseFile), flags.keyPassphraseFile);
     const certPath = resolve(cwd, flags.certFile);
     const keyPath = resolve(cwd, flags.keyFile);
     const names = flags.flagNames ?? CLIENT_FLAG_NAMES;
@@ -89,19 +89,6 @@ export async function loadClientTlsSettings(flags: ClientTlsFlags, cwd: string):
 }
 
 // The file holds the passphrase on its first line, as `openssl -passin file:` reads it.
-async function readPassphrase(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new FileError(
-      `cannot read the passphrase file ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(error))}`,
-      { cause: error },
-    );
-  }
-  return text.split(/\r?\n/, 1)[0] ?? '';
-}
 
 /** Every run with verification off says so on stderr, as Node does for NODE_TLS_REJECT_UNAUTHORIZED=0. */
 export function warnIfInsecure(settings: ClientTlsSettings, log: Logger): void {

@@ -1,4 +1,4 @@
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { isInteractive, type Io } from '../io.js';
@@ -7,10 +7,10 @@ import {
   keyMatchesCertificate,
   loadCertificateBundle,
   loadPrivateKey,
-  systemReason,
   type LoadedCertificate,
 } from '../certs/inspect.js';
 import { FileError, isTlsechoError } from '../errors.js';
+import { readPassphraseFile } from '../certs/passphrase.js';
 import { checkCertKeyPair } from '../tls/options.js';
 
 /** Where `serve` looks for a certificate when given none: what `tlsecho gencert` writes by default. */
@@ -136,13 +136,8 @@ async function loadKey(
   return { pem: loaded.pem, key: loaded.key, passphrase: asked };
 }
 
-async function readPassphrase(io: Io, file: string): Promise<string> {
-  try {
-    // The file's last newline is not part of the passphrase (echo "secret" > file).
-    return (await readFile(pathIn(io, file), 'utf8')).replace(/\r?\n$/, '');
-  } catch (error) {
-    throw new FileError(`cannot read passphrase file ${file}: ${systemReason(error)}`, { cause: error });
-  }
+function readPassphrase(io: Io, file: string): Promise<string> {
+  return readPassphraseFile(pathIn(io, file), file);
 }
 
 // Both default files: use them; neither: an ephemeral certificate. One without the other is what an

@@ -196,6 +196,36 @@ describe('an encrypted client key without its passphrase', () => {
     );
   });
 
+  test.each([
+    ['send', ['send', '127.0.0.1:1', '--insecure'], 'hi'],
+    ['serve', ['serve', '--port', '0'], undefined],
+  ])('%s: an empty passphrase file says so, not "wrong passphrase"', async (_name, command, message) => {
+    const { dir, key, cert } = await encryptedKeyAndCertificate();
+    for (const [file, content, what] of [
+      ['empty.pass', '', 'empty'],
+      ['blank.pass', '\r\nsecret\n', 'blank on its first line'],
+    ] as const) {
+      await writeFile(join(dir, file), content);
+      const r = await runCli(
+        [
+          ...command,
+          '--cert',
+          cert,
+          '--key',
+          key,
+          '--key-passphrase-file',
+          file,
+          ...(message ? [message] : []),
+        ],
+        { cwd: dir, killAfterMs: 10_000 },
+      );
+      expect(r).toMatchObject({ code: 3, stdout: '' });
+      expect(r.stderr).toBe(
+        `tlsecho: the passphrase file ${file} is ${what}: the passphrase is its first line\n`,
+      );
+    }
+  });
+
   test('proxy: messages about the upstream key name the --upstream-* flags', async () => {
     const { dir, key, cert } = await encryptedKeyAndCertificate();
     const r = await runCli(
