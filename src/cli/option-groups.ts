@@ -85,7 +85,7 @@ export function withClientTlsOptions<T>(y: Argv<T>) {
     .option('key', { type: 'string', describe: 'client private key file, for mutual TLS', group: TLS_GROUP })
     .option('key-passphrase-file', {
       type: 'string',
-      describe: 'file holding the passphrase of an encrypted --key',
+      describe: 'file whose first line is the passphrase of an encrypted --key',
       group: TLS_GROUP,
     })
     .check(certKeyPairRule);

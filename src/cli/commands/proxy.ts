@@ -172,7 +172,7 @@ function proxyBuilder(y: Argv) {
     .option('key', { type: 'string', describe: 'private key file (PEM) of --cert', group: LISTEN_GROUP })
     .option('key-passphrase-file', {
       type: 'string',
-      describe: 'file holding the passphrase of an encrypted --key',
+      describe: 'file whose first line is the passphrase of an encrypted --key',
       group: LISTEN_GROUP,
     })
     .option('listen-plain', {
@@ -198,7 +198,7 @@ function proxyBuilder(y: Argv) {
     })
     .option('upstream-key-passphrase-file', {
       type: 'string',
-      describe: 'file holding the passphrase of an encrypted --upstream-key',
+      describe: 'file whose first line is the passphrase of an encrypted --upstream-key',
       group: TLS_GROUP,
     })
     .option('upstream-plain', {
