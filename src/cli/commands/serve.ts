@@ -135,7 +135,8 @@ function serveBuilder(y: Argv) {
     .option('key', { type: 'string', describe: 'private key file (PEM) of --cert', group: TLS_GROUP })
     .option('key-passphrase-file', {
       type: 'string',
-      describe: 'file whose first line is the passphrase of an encrypted --key (asked for on a terminal otherwise)',
+      describe:
+        'file whose first line is the passphrase of an encrypted --key (asked for on a terminal otherwise)',
       group: TLS_GROUP,
     })
     .option('ca-chain', {
