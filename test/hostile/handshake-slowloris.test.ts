@@ -45,11 +45,15 @@ async function openStalled(count: number, firstBytes: Buffer | undefined): Promi
   const stalled: Stalled[] = [];
   // In batches, so the listen backlog never overflows into SYN retries that would blur the timing.
   for (let start = 0; start < count; start += 100) {
+    // Each socket's own connect time, not the batch's: on a loaded machine a SYN that found the backlog full
+    // is retried a second later, and the batch waits for it while the server's clock for the others runs.
     const batch = await Promise.all(
-      Array.from({ length: Math.min(100, count - start) }, () => connectTcp(server.port)),
+      Array.from({ length: Math.min(100, count - start) }, () =>
+        connectTcp(server.port).then((socket) => ({ socket, openedAt: performance.now() })),
+      ),
     );
-    for (const socket of batch) {
-      const entry: Stalled = { socket, openedAt: performance.now() };
+    for (const { socket, openedAt } of batch) {
+      const entry: Stalled = { socket, openedAt };
       socket.on('error', () => {});
       socket.on('close', () => (entry.lifetimeMs = performance.now() - entry.openedAt));
       if (firstBytes) socket.write(firstBytes);
