@@ -116,8 +116,17 @@ export function withServerTrustOptions<T>(y: Argv<T>) {
       type: 'string',
       describe: 'host name for SNI and verification (default: the target host)',
       group: TLS_GROUP,
+      coerce: parseServername,
     })
     .conflicts('insecure', 'pin');
+}
+
+// An empty --servername sent no SNI and verified against nothing useful; one with spaces names no host.
+function parseServername(value: string): string {
+  if (value === '' || /\s/.test(value)) {
+    throw new UsageError(`invalid --servername '${value}': expected a host name, e.g. example.com`);
+  }
+  return value;
 }
 
 /** The `.check()` of every command that takes `--cert` and `--key`: both or neither (see checkCertKeyPair). */

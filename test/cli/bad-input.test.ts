@@ -109,6 +109,22 @@ describe('serve --host and --port', () => {
     const r = await runCli(['serve', '--port', port], { cwd, killAfterMs: 10_000 });
     expectUsageError(r, /^tlsecho: invalid --port '.*': expected a whole number, 0 to 65535$/);
   });
+
+  test('a --host (or proxy --listen host) with a space is a usage error, not a DNS failure', async () => {
+    const cwd = await makeTempDir();
+    const serve = await runCli(['serve', '--port', '0', '--host', 'a b'], { cwd, killAfterMs: 10_000 });
+    expectUsageError(serve, /^tlsecho: invalid --host 'a b': an address or host name holds no spaces$/);
+    const proxy = await runCli(['proxy', '127.0.0.1:1', '--insecure', '-l', 'a b:0'], {
+      cwd,
+      killAfterMs: 10_000,
+    });
+    expectUsageError(proxy, /^tlsecho: invalid --listen 'a b:0': an address or host name holds no spaces$/);
+  });
+});
+
+test.each(['', 'a b'])("--servername '%s' is refused: it names no host", async (name) => {
+  const r = await runCli(['send', '127.0.0.1:1', '--servername', name, 'hi']);
+  expectUsageError(r, new RegExp(`^tlsecho: invalid --servername '${name}': expected a host name`));
 });
 
 describe('a duration that does not parse names its flag', () => {
@@ -136,6 +152,7 @@ describe('a zero time limit that would fail everything at once', () => {
       '--connect-timeout',
       '0s',
     ],
+    ['bench', ['bench', '127.0.0.1:1', '--insecure', '--timeout', '0'], '--timeout', '0'],
   ])('%s %s is refused in the words of the flag', async (_name, args, flag, value) => {
     const cwd = await makeTempDir();
     const r = await runCli(args, { cwd, input: '', killAfterMs: 10_000 });

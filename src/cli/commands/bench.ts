@@ -190,7 +190,9 @@ export const benchCommand = (io: Io): CommandModule<object, BenchArgs> => ({
         group: LOAD_GROUP,
       })
       .option('timeout', {
-        ...durationOption('give up on a handshake or a reply after this long', '10s', LOAD_GROUP),
+        ...durationOption('give up on a handshake or a reply after this long', '10s', LOAD_GROUP, {
+          nonZero: true,
+        }),
       })
       .option('proxy-header', {
         type: 'string',

@@ -88,6 +88,9 @@ export function parseListen(text: string): { host: string; port: number } {
   if (bracketed !== undefined && isIP(bracketed) !== 6) {
     throw new UsageError(`invalid --listen '${text}': [${bracketed}] is not an IPv6 address`);
   }
+  if (plain !== undefined && /\s/.test(plain)) {
+    throw new UsageError(`invalid --listen '${text}': an address or host name holds no spaces`);
+  }
   return { host: bracketed ?? (plain || SERVER_DEFAULTS.host), port };
 }
 

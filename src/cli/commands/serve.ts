@@ -107,6 +107,10 @@ function parseListenHost(value: string): string {
       "invalid --host '': name the address to listen on (127.0.0.1, or 0.0.0.0 or :: for every interface)",
     );
   }
+  // No address or host name holds white space: binding one only ended in "cannot resolve" (exit 4).
+  if (/\s/.test(value.trim())) {
+    throw new UsageError(`invalid --host '${value}': an address or host name holds no spaces`);
+  }
   return value;
 }
 
