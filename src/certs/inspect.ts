@@ -52,14 +52,17 @@ export function fingerprintOf(certPemOrDer: string | Uint8Array): string {
 
 /**
  * The first certificate in a PEM file. `what` names it in errors (e.g. "CA certificate"), and `label` is how
- * errors show the path (e.g. relative, as the user typed it; default `path`).
+ * errors show the path (e.g. relative, as the user typed it; default `path`). `swapHint` is the hint for a
+ * file that holds a key instead, where the certificate has a key flag beside it ("did you swap --cert and
+ * --key?"); elsewhere (a CA bundle) there is no pair to have swapped, and no hint.
  */
 export async function loadCertificate(
   path: string,
   what = 'certificate',
   label = path,
+  swapHint?: string,
 ): Promise<LoadedCertificate> {
-  const [first] = await loadCertificateBundle(path, what, label);
+  const [first] = await loadCertificateBundle(path, what, label, swapHint);
   // loadCertificateBundle never returns an empty list.
   return first as LoadedCertificate;
 }
@@ -69,13 +72,14 @@ export async function loadCertificateBundle(
   path: string,
   what = 'CA bundle',
   label = path,
+  swapHint?: string,
 ): Promise<LoadedCertificate[]> {
   const text = await readTextFile(path, what, label);
   const blocks = pemBlocks(text);
   const certificates = blocks.filter((block) => block.label === CERTIFICATE_LABEL);
   if (certificates.length === 0) {
     throw new FileError(`${label} is not a ${what}: ${describeContents(blocks)}`, {
-      hint: blocks.some((block) => KEY_LABELS.includes(block.label)) ? 'did you swap --cert and --key?' : undefined,
+      hint: blocks.some((block) => KEY_LABELS.includes(block.label)) ? swapHint : undefined,
     });
   }
   return certificates.map((block) => {
@@ -99,6 +103,8 @@ export async function loadPrivateKey(
     label?: string;
     /** What to suggest for an encrypted key when no passphrase was given (default: decrypting it). */
     encryptedHint?: string;
+    /** The hint for a file that holds a certificate instead (as for loadCertificate). */
+    swapHint?: string;
   } = {},
 ): Promise<LoadedPrivateKey> {
   const what = options.what ?? 'private key';
@@ -108,9 +114,7 @@ export async function loadPrivateKey(
   const block = blocks.find((candidate) => KEY_LABELS.includes(candidate.label));
   if (!block) {
     throw new FileError(`${label} is not a ${what}: ${describeContents(blocks)}`, {
-      hint: blocks.some((candidate) => candidate.label === CERTIFICATE_LABEL)
-        ? 'did you swap --cert and --key?'
-        : undefined,
+      hint: blocks.some((candidate) => candidate.label === CERTIFICATE_LABEL) ? options.swapHint : undefined,
     });
   }
   const encrypted = block.label === 'ENCRYPTED PRIVATE KEY' || /^Proc-Type: 4,ENCRYPTED$/m.test(block.text);

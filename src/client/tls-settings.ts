@@ -67,9 +67,11 @@ export async function loadClientTlsSettings(flags: ClientTlsFlags, cwd: string):
     const certPath = resolve(cwd, flags.certFile);
     const keyPath = resolve(cwd, flags.keyFile);
     const names = flags.flagNames ?? CLIENT_FLAG_NAMES;
+    const swapHint = `did you swap ${names.cert} and ${names.key}?`;
     const [chain, key] = await Promise.all([
-      inspect.loadCertificateBundle(certPath, `client certificate (${names.cert})`),
+      inspect.loadCertificateBundle(certPath, `client certificate (${names.cert})`, certPath, swapHint),
       inspect.loadPrivateKey(keyPath, {
+        swapHint,
         passphrase,
         what: `client key (${names.key})`,
         encryptedHint: `pass ${names.keyPassphraseFile} FILE`,

@@ -60,7 +60,7 @@ export async function loadServerCredentials(paths: CredentialPaths, io: Io): Pro
   if (certFile !== undefined && keyFile !== undefined) {
     // A full-chain file (leaf, then intermediates: what nginx's ssl_certificate and HAProxy's crt take) is
     // sent whole; clients that trust only the root need the intermediates to build a path to it.
-    const chain = await loadCertificateBundle(pathIn(io, certFile), 'certificate');
+    const chain = await loadCertificateBundle(pathIn(io, certFile), 'certificate', undefined, SWAP_HINT);
     const passphrase =
       paths.keyPassphraseFile === undefined ? undefined : await readPassphrase(io, paths.keyPassphraseFile);
     const key = await loadKey(io, keyFile, passphrase, paths.json ?? false);
@@ -118,7 +118,7 @@ async function loadKey(
 ): Promise<{ pem: string; key: KeyObject; passphrase?: string }> {
   const path = pathIn(io, keyFile);
   try {
-    const loaded = await loadPrivateKey(path, { passphrase });
+    const loaded = await loadPrivateKey(path, { passphrase, swapHint: SWAP_HINT });
     return { pem: loaded.pem, key: loaded.key, passphrase };
   } catch (error) {
     const encrypted = isTlsechoError(error) && error.code === 'ERR_KEY_ENCRYPTED';
@@ -132,9 +132,12 @@ async function loadKey(
     }
   }
   const asked = await io.promptPassword(`Passphrase for ${keyFile}:`);
-  const loaded = await loadPrivateKey(path, { passphrase: asked });
+  const loaded = await loadPrivateKey(path, { passphrase: asked, swapHint: SWAP_HINT });
   return { pem: loaded.pem, key: loaded.key, passphrase: asked };
 }
+
+// For a --cert that holds a key, or a --key that holds a certificate.
+const SWAP_HINT = 'did you swap --cert and --key?';
 
 function readPassphrase(io: Io, file: string): Promise<string> {
   return readPassphraseFile(pathIn(io, file), file);

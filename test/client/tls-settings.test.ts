@@ -37,13 +37,34 @@ describe('loadClientTlsSettings', () => {
     expect((error as Error).message).toContain('nope.crt');
   });
 
-  test('a key given as --ca is refused with a hint', async () => {
+  test('a key given as --ca is refused saying what the file holds; there is no --cert to have swapped', async () => {
     const pki = await makeTestPki();
     const error = await loadClientTlsSettings({ caFiles: [pki.client.keyFile] }, pki.dir).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(FileError);
+    expect((error as FileError).message).toMatch(/is not a CA certificate \(--ca\): .*PRIVATE KEY/);
+    expect((error as FileError).hint).toBeUndefined();
+  });
+
+  test('--cert and --key given the other way round are refused with a hint naming the two flags', async () => {
+    const pki = await makeTestPki();
+    const swapped = { certFile: pki.client.keyFile, keyFile: pki.client.certFile };
+    const error = await loadClientTlsSettings(swapped, pki.dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileError);
     expect((error as FileError).hint).toBe('did you swap --cert and --key?');
+    const upstream = await loadClientTlsSettings(
+      {
+        ...swapped,
+        flagNames: {
+          cert: '--upstream-cert',
+          key: '--upstream-key',
+          keyPassphraseFile: '--upstream-key-passphrase-file',
+        },
+      },
+      pki.dir,
+    ).catch((e: unknown) => e);
+    expect((upstream as FileError).hint).toBe('did you swap --upstream-cert and --upstream-key?');
   });
 
   test('a --key that does not belong to --cert is refused before connecting', async () => {

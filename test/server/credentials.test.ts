@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, test, vi } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { FileError, UsageError } from '../../src/errors.js';
 import { loadServerCredentials } from '../../src/server/credentials.js';
 import { createMemoryIo } from '../helpers/memory-io.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
@@ -66,6 +66,23 @@ describe('loadServerCredentials', () => {
     const loading = loadServerCredentials({ cert: 'a.crt', key: 'b.key' }, createMemoryIo({ cwd: dir }));
     await expect(loading).rejects.toThrow('b.key is not the private key of a.crt');
     await expect(loading).rejects.toMatchObject({ code: 'ERR_KEY_MISMATCH', exitCode: 3 });
+  });
+
+  test('--cert and --key the other way round: a file error with a hint; a key as --client-ca: no hint', async () => {
+    const pki = await testPki();
+    const dir = await dirWith({ 's.crt': pki.server.certPem, 's.key': pki.server.keyPem });
+    const swapped = await loadServerCredentials(
+      { cert: 's.key', key: 's.crt' },
+      createMemoryIo({ cwd: dir }),
+    ).catch((e: unknown) => e);
+    expect(swapped).toBeInstanceOf(FileError);
+    expect((swapped as FileError).hint).toBe('did you swap --cert and --key?');
+    const clientCa = await loadServerCredentials(
+      { cert: 's.crt', key: 's.key', clientCa: 's.key' },
+      createMemoryIo({ cwd: dir }),
+    ).catch((e: unknown) => e);
+    expect(clientCa).toBeInstanceOf(FileError);
+    expect((clientCa as FileError).hint).toBeUndefined();
   });
 
   test('--cert without --key is a usage error', async () => {
