@@ -2,6 +2,7 @@
 // middle of their handshake. The server must clean up after each, count it, and go on.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -56,12 +57,35 @@ async function killMidFrame(mode: 'read' | 'unread') {
   try {
     const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
     const remotePort = Number(line);
+    // The kernel resets only a socket with bytes it has not read: on a loaded machine the echo may not have
+    // reached it yet when the victim is ready, and the kill would send a FIN. Wait until it has.
+    if (mode === 'unread')
+      await until(() => unreadBytes(remotePort) > 0, 'replies waiting unread in the victim');
     const killedAt = performance.now();
     child.kill('SIGKILL');
     const closed = await server.waitFor(isEvent('closed', { remotePort }), 5000);
     return { closed, cleanupMs: performance.now() - killedAt };
   } finally {
     child.kill('SIGKILL');
+  }
+}
+
+/** Bytes waiting in the receive queue of the 127.0.0.1 TCP socket bound to `port` (Linux /proc/net/tcp). */
+function unreadBytes(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of readFileSync('/proc/net/tcp', 'latin1').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // sl local_address rem_address st tx_queue:rx_queue …
+    if (fields[1] === local) return parseInt(fields[4]!.split(':')[1]!, 16);
+  }
+  return 0;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
