@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { loopbackAddress, tcpSockets } from '../helpers/proc-net-tcp.js';
 import { needs } from '../helpers/system-tools.js';
 import { BIN, runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/tmpdir.js';
@@ -60,15 +60,12 @@ async function activate(
   }
 }
 
-/** The inode of the socket listening on 127.0.0.1:`port`, from Linux's /proc/net/tcp. */
+/** The inode of the socket listening on 127.0.0.1:`port`. */
 function listeningInode(port: number): string {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const line of readFileSync('/proc/net/tcp', 'latin1').split('\n').slice(1)) {
-    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
-    const fields = line.trim().split(/\s+/);
-    if (fields[1] === local && fields[3] === '0A') return fields[9]!;
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+  const local = loopbackAddress(port);
+  const row = tcpSockets().find((each) => each.local === local && each.state === '0A');
+  if (row === undefined) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+  return row.inode;
 }
 
 async function pki(): Promise<Pki> {

@@ -2,11 +2,11 @@
 // middle of their handshake. The server must clean up after each, count it, and go on.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { loopbackAddress, tcpSockets } from '../helpers/proc-net-tcp.js';
 import { captureClientHello } from './helpers/client-hello.js';
 import { connectTcp, honestExchange, ms, report } from './helpers/clients.js';
 import { createPki, type HostilePki } from './helpers/pki.js';
@@ -70,15 +70,10 @@ async function killMidFrame(mode: 'read' | 'unread') {
   }
 }
 
-/** Bytes waiting in the receive queue of the 127.0.0.1 TCP socket bound to `port` (Linux /proc/net/tcp). */
+/** Bytes waiting in the receive queue of the 127.0.0.1 TCP socket bound to `port`. */
 function unreadBytes(port: number): number {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const line of readFileSync('/proc/net/tcp', 'latin1').split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    // sl local_address rem_address st tx_queue:rx_queue …
-    if (fields[1] === local) return parseInt(fields[4]!.split(':')[1]!, 16);
-  }
-  return 0;
+  const local = loopbackAddress(port);
+  return tcpSockets().find((row) => row.local === local)?.receiveQueue ?? 0;
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
