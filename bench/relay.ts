@@ -10,14 +10,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startProxy, startRelayBaseline, startTlsecho, type RunningServer } from './servers.js';
+import { startProxy, startRelayBaseline, startTlsecho } from './servers.js';
 import { describe, formatRelayMarkdown, formatRelayRows } from './suite/report.js';
 import { buildRows, type Samples } from './suite/rows.js';
 import { writeCredentials, writeResults } from './suite/files.js';
-import { runWorkload } from './suite/run-workload.js';
+import { runPairedRounds } from './suite/paired-rounds.js';
 import { RELAY_WORKLOADS } from './suite/workloads.js';
 
-const WARM_UP_PASS_DURATION = '1s';
 // One client connection per run, so the server needs few; a margin for connections still closing.
 const SERVER_MAX_CONNECTIONS = 100;
 
@@ -86,33 +85,25 @@ async function main(): Promise<void> {
         nodeOptions,
       );
       try {
-        for (const workload of workloads) {
-          for (const relay of [proxy, baseline]) {
-            await runWorkload(workload, relay, credentials, WARM_UP_PASS_DURATION, '0s');
-          }
-        }
-        log('warm-up pass done');
-        for (let round = 0; round < rounds; round++) {
-          for (const workload of workloads) {
-            const order: RunningServer[] = round % 2 === 0 ? [proxy, baseline] : [baseline, proxy];
-            for (const relay of order) {
-              const outcome = await runWorkload(
-                workload,
-                relay,
-                credentials,
-                values.duration!,
-                values.warmup!,
-              );
-              const name = relay === proxy ? 'tlsecho' : 'baseline';
-              const entry = samples.get(workload.id) ?? { tlsecho: [], baseline: [] };
-              samples.set(workload.id, entry);
-              entry[name].push({ round, outcome });
-              log(
-                `round ${round + 1}/${rounds} ${workload.id} ${relay.name}: ${describe(outcome, workload.unit).replace('server CPU', 'relay CPU')}`,
-              );
-            }
-          }
-        }
+        await runPairedRounds({
+          workloads,
+          tlsecho: proxy,
+          baseline,
+          credentials,
+          rounds,
+          duration: values.duration!,
+          warmup: values.warmup!,
+          measured: (workload, side, round, outcome) => {
+            const entry = samples.get(workload.id) ?? { tlsecho: [], baseline: [] };
+            samples.set(workload.id, entry);
+            entry[side].push({ round, outcome });
+            const relay = side === 'tlsecho' ? proxy : baseline;
+            log(
+              `round ${round + 1}/${rounds} ${workload.id} ${relay.name}: ${describe(outcome, workload.unit).replace('server CPU', 'relay CPU')}`,
+            );
+          },
+          log,
+        });
       } finally {
         await Promise.all([proxy.stop(), baseline.stop()]);
       }

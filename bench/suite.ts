@@ -10,14 +10,13 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { measureIdleMemory } from './idle-memory.js';
-import { startBaseline, startTlsecho, type RunningServer } from './servers.js';
+import { startBaseline, startTlsecho } from './servers.js';
 import { describe, formatMarkdown, formatRows, mib } from './suite/report.js';
 import { buildRows, type Samples } from './suite/rows.js';
 import { writeCredentials, writeResults } from './suite/files.js';
-import { runWorkload, type Outcome } from './suite/run-workload.js';
+import { runPairedRounds } from './suite/paired-rounds.js';
+import type { Outcome } from './suite/run-workload.js';
 import { IDLE_ID, WORKLOADS } from './suite/workloads.js';
-
-const WARM_UP_PASS_DURATION = '1s';
 
 async function main(): Promise<void> {
   const { values } = parseOptions({
@@ -66,33 +65,23 @@ async function main(): Promise<void> {
       const tlsecho = await startTlsecho(credentials, idleConnections + 100, logs.tlsecho, nodeOptions);
       const baseline = await startBaseline(credentials, logs.baseline, nodeOptions);
       try {
-        // One unmeasured pass first: a server's first seconds (JIT compilation, first TLS sessions) would
-        // otherwise weigh on whichever workload comes first.
-        for (const workload of throughput) {
-          for (const server of [tlsecho, baseline]) {
-            await runWorkload(workload, server, credentials, WARM_UP_PASS_DURATION, '0s');
-          }
-        }
-        log('warm-up pass done');
-        for (let round = 0; round < rounds; round++) {
-          for (const workload of throughput) {
-            // Alternate which server goes first, so neither always runs second on a warmer machine.
-            const order: RunningServer[] = round % 2 === 0 ? [tlsecho, baseline] : [baseline, tlsecho];
-            for (const server of order) {
-              const outcome = await runWorkload(
-                workload,
-                server,
-                credentials,
-                values.duration!,
-                values.warmup!,
-              );
-              record(workload.id, server === tlsecho ? 'tlsecho' : 'baseline', round, outcome);
-              log(
-                `round ${round + 1}/${rounds} ${workload.id} ${server.name}: ${describe(outcome, workload.unit)}`,
-              );
-            }
-          }
-        }
+        await runPairedRounds({
+          workloads: throughput,
+          tlsecho,
+          baseline,
+          credentials,
+          rounds,
+          duration: values.duration!,
+          warmup: values.warmup!,
+          measured: (workload, side, round, outcome) => {
+            record(workload.id, side, round, outcome);
+            const server = side === 'tlsecho' ? tlsecho : baseline;
+            log(
+              `round ${round + 1}/${rounds} ${workload.id} ${server.name}: ${describe(outcome, workload.unit)}`,
+            );
+          },
+          log,
+        });
       } finally {
         await Promise.all([tlsecho.stop(), baseline.stop()]);
       }
