@@ -125,9 +125,7 @@ export function formatRelayMarkdown(
     '',
     formatMarkdownTable(RELAY_CPU_HEADER, rows.map(relayCpuCells)).trimEnd(),
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
-      `load average before ${JSON.stringify(machine.loadAverageBefore)}, after ${JSON.stringify(machine.loadAverageAfter)}.`,
-    `Settings: ${JSON.stringify(settings)}.`,
+    ...machineLines(machine, settings),
     '',
     'Ratios, intervals and "rounds min – max" are read as in [latest.md](latest.md): per-round ratios of the two',
     `relays measured back to back, their median, and the order statistics bracketing it (with ${settings.rounds} rounds,`,
@@ -156,9 +154,7 @@ export function formatMarkdown(
     '',
     formatMarkdownTable(CPU_HEADER, rows.filter(hasCpu).map(cpuCells)).trimEnd(),
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
-      `load average before ${JSON.stringify(machine.loadAverageBefore)}, after ${JSON.stringify(machine.loadAverageAfter)}.`,
-    `Settings: ${JSON.stringify(settings)}.`,
+    ...machineLines(machine, settings),
     '',
     'The load generator and both servers share the machine. Each round measures both servers back to back (alternating',
     'which goes first); the ratio is the median over rounds of tlsecho / baseline within a round, and "rounds min – max"',
@@ -169,6 +165,15 @@ export function formatMarkdown(
     '',
   ];
   return `${lines.join('\n')}`;
+}
+
+// Where and how a run was made, as both results files say it.
+function machineLines(machine: Record<string, unknown>, settings: Record<string, unknown>): string[] {
+  return [
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
+      `load average before ${JSON.stringify(machine.loadAverageBefore)}, after ${JSON.stringify(machine.loadAverageAfter)}.`,
+    `Settings: ${JSON.stringify(settings)}.`,
+  ];
 }
 
 // "the 2nd lowest to the 2nd highest", as medianInterval picks them for this many rounds.
