@@ -7,13 +7,13 @@
 // `tlsecho bench` through each relay in turn, alternating which goes first and repeating, as the suite does;
 // the CPU compared is the relay's own. Prints the tables and writes bench/results/relay.{json,md}.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startProxy, startRelayBaseline, startTlsecho } from './servers.js';
 import { describe, formatRelayMarkdown, formatRelayRows } from './suite/report.js';
 import { buildRows, type Samples } from './suite/rows.js';
-import { writeCredentials, writeResults } from './suite/files.js';
+import { describeMachine, writeCredentials, writeResults } from './suite/files.js';
 import { runPairedRounds } from './suite/paired-rounds.js';
 import { RELAY_WORKLOADS } from './suite/workloads.js';
 
@@ -112,14 +112,7 @@ async function main(): Promise<void> {
     }
 
     const rows = buildRows(samples, 0, RELAY_WORKLOADS);
-    const machine = {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      memoryGiB: Math.round(totalmem() / 1024 ** 3),
-      loadAverageBefore: loadBefore.map((n) => Number(n.toFixed(2))),
-      loadAverageAfter: loadavg().map((n) => Number(n.toFixed(2))),
-    };
+    const machine = describeMachine(loadBefore);
     const settings = {
       rounds,
       duration: values.duration,
@@ -130,14 +123,8 @@ async function main(): Promise<void> {
     const finished = new Date();
     process.stdout.write(`\n${formatRelayRows(rows)}\n`);
     if (!values['no-write']) {
-      const json = {
-        started: started.toISOString(),
-        finished: finished.toISOString(),
-        machine,
-        settings,
-        rows,
-      };
-      log(await writeResults('relay', json, formatRelayMarkdown(rows, machine, settings, started, finished)));
+      const markdown = formatRelayMarkdown(rows, machine, settings, started, finished);
+      log(await writeResults('relay', { started, finished, machine, settings, rows }, markdown));
     }
     if (rows.some((row) => row.tlsecho.failures.length > 0 || row.baseline.failures.length > 0)) {
       process.exitCode = 1;

@@ -6,14 +6,14 @@
 // child) against each in turn, alternating which goes first and repeating, so that the noise of a shared
 // machine lands on both. Prints one table and writes bench/results/latest.{json,md}.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { measureIdleMemory } from './idle-memory.js';
 import { startBaseline, startTlsecho } from './servers.js';
 import { describe, formatMarkdown, formatRows, mib } from './suite/report.js';
 import { buildRows, type Samples } from './suite/rows.js';
-import { writeCredentials, writeResults } from './suite/files.js';
+import { describeMachine, writeCredentials, writeResults } from './suite/files.js';
 import { runPairedRounds } from './suite/paired-rounds.js';
 import type { Outcome } from './suite/run-workload.js';
 import { IDLE_ID, WORKLOADS } from './suite/workloads.js';
@@ -117,14 +117,7 @@ async function main(): Promise<void> {
     }
 
     const rows = buildRows(samples, idleConnections);
-    const machine = {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      memoryGiB: Math.round(totalmem() / 1024 ** 3),
-      loadAverageBefore: loadBefore.map((n) => Number(n.toFixed(2))),
-      loadAverageAfter: loadavg().map((n) => Number(n.toFixed(2))),
-    };
+    const machine = describeMachine(loadBefore);
     const settings = {
       rounds,
       duration: values.duration,
@@ -137,14 +130,8 @@ async function main(): Promise<void> {
     const text = formatRows(rows);
     process.stdout.write(`\n${text}\n`);
     if (!values['no-write']) {
-      const json = {
-        started: started.toISOString(),
-        finished: finished.toISOString(),
-        machine,
-        settings,
-        rows,
-      };
-      log(await writeResults('latest', json, formatMarkdown(rows, machine, settings, started, finished)));
+      const markdown = formatMarkdown(rows, machine, settings, started, finished);
+      log(await writeResults('latest', { started, finished, machine, settings, rows }, markdown));
     }
     if (rows.some((row) => row.tlsecho.failures.length > 0 || row.baseline.failures.length > 0)) {
       process.exitCode = 1;

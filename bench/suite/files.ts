@@ -1,5 +1,6 @@
 // Files the benchmark scripts share: the test certificate the servers use, and the results they write.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSelfSigned } from '../../src/certs/generate.js';
@@ -17,8 +18,30 @@ export async function writeCredentials(dir: string): Promise<Credentials & { cer
   return { certFile, keyFile, certPem: cert.certPem };
 }
 
+/** The machine a run was made on, as the results record it; `loadBefore` is loadavg() from its start. */
+export function describeMachine(loadBefore: number[]) {
+  return {
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    loadAverageBefore: loadBefore.map((n) => Number(n.toFixed(2))),
+    loadAverageAfter: loadavg().map((n) => Number(n.toFixed(2))),
+  };
+}
+
+/** One run as bench/results/NAME.json holds it. */
+export interface RunResults {
+  started: Date;
+  finished: Date;
+  machine: object;
+  settings: object;
+  rows: object[];
+}
+
 /** Writes bench/results/NAME.json and NAME.md; returns the line that says so. */
-export async function writeResults(name: string, json: object, markdown: string): Promise<string> {
+export async function writeResults(name: string, run: RunResults, markdown: string): Promise<string> {
+  const json = { ...run, started: run.started.toISOString(), finished: run.finished.toISOString() };
   await mkdir(RESULTS_DIR, { recursive: true });
   await writeFile(join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
   await writeFile(join(RESULTS_DIR, `${name}.md`), markdown);
