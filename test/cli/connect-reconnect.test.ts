@@ -52,6 +52,16 @@ function watch(child: ChildProcess) {
   return { stdout: () => stdout, stderr: () => stderr };
 }
 
+/** `tlsecho connect 127.0.0.1:PORT ARGS…` with stdin held open, once it has printed its reply to `one`. */
+async function connectedAndAnswered(port: number, args: string[]) {
+  const child = spawnCli(['connect', `127.0.0.1:${port}`, ...args]);
+  const seen = watch(child);
+  const result = collect(child, { keepStdinOpen: true });
+  child.stdin!.write('one\n');
+  await waitFor(child.stdout!, seen.stdout, (text) => text === 'one\n', 'the first reply');
+  return { child, seen, result };
+}
+
 const countLines = (text: string) => text.split('\n').length - 1;
 const ATTEMPT = /^reconnecting to 127\.0\.0\.1:\d+ \(attempt (\d+)(?: of (\d+))? in \d+ms\): (.*)$/;
 const attemptLines = (stderr: string) => stderr.split('\n').filter((line) => ATTEMPT.test(line));
@@ -128,9 +138,7 @@ describe('tlsecho connect --reconnect, stdin piped', () => {
     const pki = await makeTestPki();
     const first = await startServer(pki.server, 0);
     const recording = join(await makeTempDir(), 'session.jsonl');
-    const child = spawnCli([
-      'connect',
-      `127.0.0.1:${first.port}`,
+    const { child, seen, result } = await connectedAndAnswered(first.port, [
       '--ca',
       pki.caFile,
       '--reconnect',
@@ -139,10 +147,6 @@ describe('tlsecho connect --reconnect, stdin piped', () => {
       '--record',
       recording,
     ]);
-    const seen = watch(child);
-    const result = collect(child, { keepStdinOpen: true });
-    child.stdin!.write('one\n');
-    await waitFor(child.stdout!, seen.stdout, (text) => text === 'one\n', 'the first reply');
     await first.server.destroy();
     await waitFor(child.stderr!, seen.stderr, (text) => /attempt 2 of/.test(text), 'a refused attempt');
     await startServer(pki.server, first.port);
@@ -168,9 +172,7 @@ describe('tlsecho connect --reconnect, stdin piped', () => {
   test('gives up after --reconnect-max attempts with the exit code of the last failure (4: refused)', async () => {
     const pki = await makeTestPki();
     const server = await startServer(pki.server, 0);
-    const child = spawnCli([
-      'connect',
-      `127.0.0.1:${server.port}`,
+    const { result } = await connectedAndAnswered(server.port, [
       '--ca',
       pki.caFile,
       '--reconnect',
@@ -179,10 +181,6 @@ describe('tlsecho connect --reconnect, stdin piped', () => {
       '--reconnect-max',
       '3',
     ]);
-    const seen = watch(child);
-    const result = collect(child, { keepStdinOpen: true });
-    child.stdin!.write('one\n');
-    await waitFor(child.stdout!, seen.stdout, (text) => text === 'one\n', 'the first reply');
     await server.server.destroy();
     const r = await result;
     expect(r.code).toBe(4);
@@ -202,9 +200,7 @@ describe('tlsecho connect --reconnect, stdin piped', () => {
   test('a server back with another certificate fails verification: exit 5 at the first attempt, no retrying', async () => {
     const pki = await makeTestPki();
     const server = await startServer(pki.server, 0);
-    const child = spawnCli([
-      'connect',
-      `127.0.0.1:${server.port}`,
+    const { result } = await connectedAndAnswered(server.port, [
       '--pin',
       pki.server.fingerprint,
       '--reconnect',
@@ -213,10 +209,6 @@ describe('tlsecho connect --reconnect, stdin piped', () => {
       '--reconnect-max',
       '0',
     ]);
-    const seen = watch(child);
-    const result = collect(child, { keepStdinOpen: true });
-    child.stdin!.write('one\n');
-    await waitFor(child.stdout!, seen.stdout, (text) => text === 'one\n', 'the first reply');
     await server.server.destroy();
     await startServer(pki.selfSigned, server.port);
     const r = await result;
@@ -232,11 +224,7 @@ describe('tlsecho connect --reconnect, stdin piped', () => {
   test('without --reconnect a server closing ends the run as before (exit 0 when every reply came, no attempt)', async () => {
     const pki = await makeTestPki();
     const server = await startServer(pki.server, 0);
-    const child = spawnCli(['connect', `127.0.0.1:${server.port}`, '--ca', pki.caFile]);
-    const seen = watch(child);
-    const result = collect(child, { keepStdinOpen: true });
-    child.stdin!.write('one\n');
-    await waitFor(child.stdout!, seen.stdout, (text) => text === 'one\n', 'the first reply');
+    const { result } = await connectedAndAnswered(server.port, ['--ca', pki.caFile]);
     await server.server.destroy();
     const r = await result;
     expect(r).toMatchObject({ code: 0, stdout: 'one\n', stderr: '' });
