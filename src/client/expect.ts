@@ -38,9 +38,13 @@ export function firstDifference(a: Buffer, b: Buffer): number {
 /** `"text"` with escapes for control and invalid bytes, cut after 60 characters, and the byte count. */
 export function showBytes(bytes: Buffer): string {
   const text = isUtf8(bytes) ? escapeText(bytes.toString('utf8')) : escapeBinary(bytes);
-  const shown = [...text];
-  const cut = shown.length > MAX_SHOWN_CHARS ? `${shown.slice(0, MAX_SHOWN_CHARS).join('')}…` : text;
-  return `"${cut}" (${bytes.length} ${bytes.length === 1 ? 'byte' : 'bytes'})`;
+  return `"${cutShown(text)}" (${bytes.length} ${bytes.length === 1 ? 'byte' : 'bytes'})`;
+}
+
+/** `text` cut after 60 characters (not UTF-16 units) with `…`, so that a one-line diff stays readable. */
+export function cutShown(text: string): string {
+  const chars = [...text];
+  return chars.length > MAX_SHOWN_CHARS ? `${chars.slice(0, MAX_SHOWN_CHARS).join('')}…` : text;
 }
 
 const ESCAPES: Record<string, string> = {

@@ -1,11 +1,8 @@
-import { checkReply, firstDifference, showBytes } from '../client/expect.js';
+import { checkReply, cutShown, firstDifference, showBytes } from '../client/expect.js';
 import type { MessageFormat } from '../client/defaults.js';
 import { termReplyToJson, type TermReplyJson } from '../client/term-messages.js';
 import { decodeTerm, EtfError, formatTerm, termsEqual, type Term } from '../etf/index.js';
 import { escapeControls } from '../escape.js';
-
-// Term text in a one-line diff is cut here, as showBytes cuts escaped bytes: the line must stay readable.
-const MAX_SHOWN_CHARS = 60;
 
 /** One reply that differs from the recording, as `replay --json --format etf` reports it beside the line. */
 export interface ReplyDifference {
@@ -66,12 +63,7 @@ function readTerm(frame: Buffer): Reading {
 
 /** `{pong,1}` for a term; `"hello" (5 bytes, not an Erlang term: …)` for a frame that is not one. */
 function show(frame: Buffer, reading: Reading): string {
-  if ('term' in reading) return cut(escapeControls(formatTerm(reading.term)));
+  if ('term' in reading) return cutShown(escapeControls(formatTerm(reading.term)));
   const reason = escapeControls(reading.error.message.replace(/^invalid Erlang term: /, ''));
   return showBytes(frame).replace(/\)$/, `, not an Erlang term: ${reason})`);
-}
-
-function cut(text: string): string {
-  const chars = [...text];
-  return chars.length > MAX_SHOWN_CHARS ? `${chars.slice(0, MAX_SHOWN_CHARS).join('')}…` : text;
 }
